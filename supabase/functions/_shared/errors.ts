@@ -1,0 +1,71 @@
+/**
+ * The API's error vocabulary (spec 5.2). Handlers throw `ApiError`; the one error handler turns
+ * it into `{error, code, details?}`. Anything else becomes a 500 `INTERNAL` with no detail.
+ */
+
+export type ErrorCode =
+  | "INVALID_REQUEST"
+  | "UNAUTHORIZED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "SESSION_NOT_FOUND"
+  | "METHOD_NOT_ALLOWED"
+  | "NO_ACTIVE_INTENT"
+  | "IDEMPOTENCY_KEY_IN_USE"
+  | "IDEMPOTENCY_KEY_REUSED"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "RATE_LIMITED"
+  | "DATABASE_UNAVAILABLE"
+  | "INTERNAL";
+
+export interface ErrorDetail {
+  path: (string | number)[];
+  message: string;
+}
+
+export interface ApiErrorOptions {
+  details?: ErrorDetail[];
+  headers?: HeadersInit;
+  cause?: unknown;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly details?: ErrorDetail[];
+  readonly headers?: HeadersInit;
+
+  constructor(status: number, code: ErrorCode, message: string, options: ApiErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+}
+
+export const invalidRequest = (message: string, details?: ErrorDetail[]) =>
+  new ApiError(400, "INVALID_REQUEST", message, { details });
+export const unauthorized = (message = "A valid bearer token is required.", cause?: unknown) =>
+  new ApiError(401, "UNAUTHORIZED", message, { cause, headers: { "WWW-Authenticate": "Bearer" } });
+export const forbidden = (message: string) => new ApiError(403, "FORBIDDEN", message);
+export const notFound = (message = "No such route.") => new ApiError(404, "NOT_FOUND", message);
+export const sessionNotFound = () =>
+  new ApiError(404, "SESSION_NOT_FOUND", "No session with that id exists for this user.");
+export const methodNotAllowed = (allowed: string[]) =>
+  new ApiError(405, "METHOD_NOT_ALLOWED", `Use ${allowed.join(" or ")} for this route.`, {
+    headers: { Allow: [...allowed, "OPTIONS"].join(", ") },
+  });
+export const noActiveIntent = () =>
+  new ApiError(409, "NO_ACTIVE_INTENT", "Sync an intent with intent.sync before running a day.");
+export const payloadTooLarge = (limit: number) =>
+  new ApiError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes.`);
+export const unsupportedMediaType = () =>
+  new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.");
+export const databaseUnavailable = (cause?: unknown, retryAfterS = 5) =>
+  new ApiError(503, "DATABASE_UNAVAILABLE", "The database is unavailable; try again shortly.", {
+    cause,
+    headers: { "Retry-After": String(retryAfterS) },
+  });
