@@ -65,7 +65,6 @@ values
   ('agent.backoff_base_ms', '1000', 'first backoff; doubles per retry'),
   ('agent.breaker_threshold', '5', 'consecutive failures that open an agent''s breaker'),
   ('agent.breaker_open_ms', '30000', 'how long an open breaker skips calls'),
-  ('plan.default_time', '"07:00"', 'local time the next day''s plan is due'),
   ('rate.day_run', '{"burst": 10, "refill_per_s": 0.0333333}', 'day.run token bucket'),
   ('rate.default', '{"burst": 60, "refill_per_s": 1}', 'token bucket for other routes'),
   ('tick.batch_size', '100', 'intents pre-generated per day.tick call')

@@ -1,0 +1,184 @@
+/**
+ * The local stack: a database (an external Postgres or an embedded PGlite), the platform
+ * bootstrap and migrations, the orchestrator and the four reference agents behind one gateway
+ * that mimics Supabase's. `deno task start` runs one; tests run several in one process, so
+ * nothing here reads or writes process-wide state beyond `SUPABASE_DB_URL` as a default.
+ */
+import type postgres from "postgres";
+import { type Config, loadConfig, LOCAL_PORT } from "../supabase/functions/_shared/config.ts";
+import { createPool } from "../supabase/functions/_shared/db.ts";
+import { AGENT_NAMES } from "../supabase/functions/_shared/agents/protocol.ts";
+import { createReferenceAgent } from "../supabase/functions/_shared/agents/reference/server.ts";
+import { createOrchestrator } from "../supabase/functions/orchestrator/app.ts";
+import { createGateway, type FetchHandler } from "./gateway.ts";
+import { migrate } from "./migrate.ts";
+import { type PgliteServer, startPglite } from "./pglite.ts";
+
+export { DEMO_USER_EMAIL, DEMO_USER_ID } from "./jwt.ts";
+
+export interface StackOptions {
+  /**
+   * Postgres connection string. Default: the `SUPABASE_DB_URL` environment variable, else an
+   * embedded PGlite. `null` always starts an embedded PGlite.
+   */
+  databaseUrl?: string | null;
+  /** Port of the gateway on 127.0.0.1. Default: `PORT` in `env`, else 54321. 0 picks a free one. */
+  port?: number;
+  /** Apply the platform bootstrap and all migrations first. Default: true. */
+  migrate?: boolean;
+  /** Let the reference agents honour fault-injection headers (tests only). Default: false. */
+  agentFaults?: boolean;
+  /**
+   * Extra configuration variables (`JWT_SECRET`, `EDGE_BASE_URL`, …) for `loadConfig`. They win
+   * over the stack's defaults, except `WISELY_LOCAL_STACK`, `PORT` and `SUPABASE_DB_URL`, which
+   * describe the stack itself. Default: none; the process environment is never read for these.
+   */
+  env?: Record<string, string>;
+  /** Progress lines (database, migrations). Default: discarded. */
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  /** `http://127.0.0.1:PORT`. */
+  url: string;
+  /** `url + "/functions/v1"`. */
+  functionsUrl: string;
+  databaseUrl: string;
+  kind: "postgres" | "pglite";
+  /** The one admin pool; the functions use it too. */
+  sql: postgres.Sql;
+  config: Config;
+  /** Stops the server (letting requests in flight finish), ends the pool, stops PGlite. */
+  stop(): Promise<void>;
+}
+
+// PGlite serves one connection at a time; a bigger pool would queue on its socket anyway.
+const PGLITE_POOL_MAX = 1;
+const POSTGRES_POOL_MAX = 10;
+
+function stackEnv(
+  options: StackOptions,
+  port: number,
+  databaseUrl: string | null,
+): Map<string, string> {
+  const env = new Map<string, string>([
+    ["EDGE_BASE_URL", `http://127.0.0.1:${port}`],
+    ...Object.entries(options.env ?? {}),
+    ["WISELY_LOCAL_STACK", "1"],
+    ["PORT", String(port)],
+  ]);
+  // An unset SUPABASE_DB_URL is how the config says "embedded PGlite".
+  env.delete("SUPABASE_DB_URL");
+  if (databaseUrl) env.set("SUPABASE_DB_URL", databaseUrl);
+  if (options.agentFaults) env.set("WISELY_AGENT_FAULTS", "1");
+  return env;
+}
+
+function buildFunctions(config: Config, sql: postgres.Sql): Record<string, FetchHandler> {
+  const functions: Record<string, FetchHandler> = {
+    orchestrator: createOrchestrator({ config, sql }),
+  };
+  for (const name of AGENT_NAMES) {
+    functions[`agent-${name}`] = createReferenceAgent(name, { config });
+  }
+  return functions;
+}
+
+/** Runs every step even if one fails, then reports all failures together. */
+async function runAll(steps: (() => Promise<void>)[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, "Stopping the local stack failed.");
+}
+
+function starting(): Response {
+  return Response.json({ error: "The local stack is starting.", code: "STARTING" }, {
+    status: 503,
+    headers: { "retry-after": "1" },
+  });
+}
+
+/** Starts a local stack. Everything it started is stopped again if a later step fails. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const log = options.log ?? (() => {});
+  const externalUrl = options.databaseUrl === undefined
+    ? Deno.env.get("SUPABASE_DB_URL")?.trim() || null
+    : options.databaseUrl;
+  const requestedPort = options.port ?? Number(options.env?.PORT ?? LOCAL_PORT);
+
+  // Validate the configuration before starting anything, so a bad variable fails in milliseconds.
+  await loadConfig(stackEnv(options, requestedPort, externalUrl));
+
+  // Claim the port first: a busy port fails before the slow database start, and with port 0
+  // the bound port is known for EDGE_BASE_URL. Until the apps exist the gateway answers 503.
+  let gateway: FetchHandler | null = null;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { hostname: "127.0.0.1", port: requestedPort, onListen: () => {} },
+      (req) => gateway?.fetch(req) ?? starting(),
+    );
+  } catch (cause) {
+    throw new Error(`Cannot listen on 127.0.0.1:${requestedPort}.`, { cause });
+  }
+  const port = server.addr.port;
+  const url = `http://127.0.0.1:${port}`;
+
+  let pglite: PgliteServer | null = null;
+  let sql: postgres.Sql | null = null;
+  // Requests in flight finish before the pool they use is ended.
+  const stopAll = () =>
+    runAll([
+      () => server.shutdown(),
+      async () => await sql?.end({ timeout: 5 }),
+      async () => await pglite?.stop(),
+    ]);
+  try {
+    let databaseUrl: string;
+    let kind: Stack["kind"];
+    if (externalUrl) {
+      databaseUrl = externalUrl;
+      kind = "postgres";
+    } else {
+      log("Starting embedded PGlite…");
+      pglite = await startPglite();
+      databaseUrl = pglite.url;
+      kind = "pglite";
+    }
+
+    sql = createPool(databaseUrl, {
+      max: kind === "pglite" ? PGLITE_POOL_MAX : POSTGRES_POOL_MAX,
+    });
+    if (options.migrate ?? true) {
+      const { applied } = await migrate(sql, { bootstrap: true, log });
+      log(`Migrations: ${applied.length} applied.`);
+    }
+
+    const config = await loadConfig(
+      stackEnv(options, port, kind === "postgres" ? databaseUrl : null),
+    );
+    gateway = createGateway(buildFunctions(config, sql));
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url,
+      functionsUrl: `${url}/functions/v1`,
+      databaseUrl,
+      kind,
+      sql,
+      config,
+      stop: () => stopping ??= stopAll(),
+    };
+  } catch (error) {
+    // The startup error is the one worth reporting; a failing cleanup would only hide it.
+    await stopAll().catch(() => {});
+    throw error;
+  }
+}

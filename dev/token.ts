@@ -1,0 +1,93 @@
+/**
+ * `deno task token [--service | --anon] [USER_UUID]`: prints one local JWT on stdout and nothing
+ * else, so `TOKEN=$(deno task token)` works. Signed with `JWT_SECRET`, else the Supabase CLI's
+ * local default. Usage errors go to stderr with exit code 2.
+ */
+import { LOCAL_JWT_SECRET, LOCAL_SUPABASE_URL } from "../supabase/functions/_shared/config.ts";
+import { DEMO_USER_EMAIL, DEMO_USER_ID, mintAnonJwt, mintServiceJwt, mintUserJwt } from "./jwt.ts";
+
+const USAGE = `Usage: deno task token [--service | --anon] [USER_UUID]
+
+Prints a JWT signed with JWT_SECRET (default: the Supabase CLI's local secret).
+  (no flag)   an authenticated user's access token, for USER_UUID
+              (default: the demo user ${DEMO_USER_ID})
+  --service   a service_role token
+  --anon      an anon token`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+class UsageError extends Error {}
+
+type TokenRequest = { kind: "user"; userId: string } | { kind: "service" } | { kind: "anon" } | {
+  kind: "help";
+};
+
+function parseArgs(args: string[]): TokenRequest {
+  let kind: "user" | "service" | "anon" = "user";
+  let userId: string | undefined;
+  for (const arg of args) {
+    if (arg === "--help" || arg === "-h") return { kind: "help" };
+    if (arg === "--service" || arg === "--anon") {
+      const wanted = arg === "--service" ? "service" : "anon";
+      if (kind !== "user" && kind !== wanted) {
+        throw new UsageError("--service and --anon cannot be combined.");
+      }
+      kind = wanted;
+    } else if (arg.startsWith("-")) {
+      throw new UsageError(`Unknown option ${arg}.`);
+    } else if (userId !== undefined) {
+      throw new UsageError("Give at most one USER_UUID.");
+    } else if (!UUID.test(arg)) {
+      throw new UsageError(`"${arg}" is not a UUID (expected e.g. ${DEMO_USER_ID}).`);
+    } else {
+      userId = arg.toLowerCase();
+    }
+  }
+  if (kind !== "user") {
+    if (userId !== undefined) throw new UsageError(`--${kind} tokens carry no user id.`);
+    return { kind };
+  }
+  return { kind, userId: userId ?? DEMO_USER_ID };
+}
+
+function readSecret(): Uint8Array {
+  const text = Deno.env.get("JWT_SECRET") ?? LOCAL_JWT_SECRET;
+  if (text.length < 32) throw new UsageError("JWT_SECRET must be at least 32 characters long.");
+  return new TextEncoder().encode(text);
+}
+
+function authIssuer(): string {
+  const base = Deno.env.get("SUPABASE_URL")?.trim().replace(/\/+$/, "") || LOCAL_SUPABASE_URL;
+  return `${base}/auth/v1`;
+}
+
+async function main(args: string[]): Promise<number> {
+  let request: TokenRequest;
+  let secret: Uint8Array;
+  try {
+    request = parseArgs(args);
+    if (request.kind === "help") {
+      console.log(USAGE);
+      return 0;
+    }
+    secret = readSecret();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`token: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  const token = request.kind === "service"
+    ? await mintServiceJwt(secret)
+    : request.kind === "anon"
+    ? await mintAnonJwt(secret)
+    : await mintUserJwt({
+      secret,
+      userId: request.userId,
+      email: request.userId === DEMO_USER_ID ? DEMO_USER_EMAIL : undefined,
+      issuer: authIssuer(),
+    });
+  console.log(token);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

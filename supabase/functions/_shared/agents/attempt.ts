@@ -1,0 +1,174 @@
+/**
+ * One HTTP attempt at an agent (spec 6.2): build the request, send it, read and validate the
+ * answer. Every failure is thrown as an `AgentCallError` so the policy wrapped around attempts
+ * (retry, breaker, ...) can decide what to do with it. No retries or caching decisions here.
+ */
+import { AgentCallError, type AgentErrorCode } from "./call_error.ts";
+import type { Parsed } from "./payload.ts";
+import { raceAbort } from "./deadline.ts";
+import { parseRetryAfter } from "./retry_after.ts";
+
+/** Largest answer body read from an agent: 1 MiB. */
+export const MAX_AGENT_BODY_BYTES = 1024 * 1024;
+
+export interface AttemptOptions<T> {
+  url: string;
+  /** The JSON request body. */
+  body: string;
+  serviceJwt: string;
+  /** Same on every attempt of one logical call. */
+  idempotencyKey: string;
+  /** 32 lowercase hex digits; each attempt gets its own span id. */
+  traceId: string;
+  /** The cached entry a 304 renews, or null when the call sends no `If-None-Match`. */
+  cached: { etag: string; data: T } | null;
+  /** Validates `{ok: true, data}` and gives `data`. */
+  parseReply: (body: unknown) => Parsed<T>;
+  fetch: typeof fetch;
+  /** Aborts the attempt (its timeout, the run deadline or the caller). */
+  signal: AbortSignal;
+  /** Names the abort once `signal` has aborted: `timeout`, `deadline` or `aborted`. */
+  describeAbort: () => AgentErrorCode;
+  /** Clock for `Retry-After` dates, epoch milliseconds. */
+  now: () => number;
+  /** Default `MAX_AGENT_BODY_BYTES`. */
+  maxBodyBytes?: number;
+}
+
+export type AttemptResult<T> =
+  | { kind: "fetched"; status: number; data: T; etag: string | null }
+  | { kind: "revalidated"; status: 304; data: T; etag: string };
+
+/** Runs one attempt. Resolves with validated data; rejects only with `AgentCallError`. */
+export async function attemptCall<T>(options: AttemptOptions<T>): Promise<AttemptResult<T>> {
+  const { signal } = options;
+  const headers = new Headers({
+    "Authorization": `Bearer ${options.serviceJwt}`,
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+    "X-Idempotency-Key": options.idempotencyKey,
+    "traceparent": traceparent(options.traceId),
+  });
+  if (options.cached) headers.set("If-None-Match", options.cached.etag);
+
+  let response: Response;
+  try {
+    response = await raceAbort(
+      options.fetch(options.url, { method: "POST", headers, body: options.body, signal }),
+      signal,
+    );
+  } catch (cause) {
+    throw failure(options, cause, "The agent could not be reached.");
+  }
+
+  const status = response.status;
+  if (status === 304) {
+    await discardBody(response);
+    if (!options.cached) {
+      throw new AgentCallError(
+        "invalid_payload",
+        "The agent answered 304 to a call without ETag.",
+        {
+          status,
+        },
+      );
+    }
+    const etag = response.headers.get("ETag") ?? options.cached.etag;
+    return { kind: "revalidated", status, data: options.cached.data, etag };
+  }
+
+  if (status !== 200) {
+    await discardBody(response);
+    throw new AgentCallError(`http_${status}`, `The agent answered HTTP ${status}.`, {
+      status,
+      retryAfterMs: parseRetryAfter(response.headers.get("Retry-After"), options.now()),
+    });
+  }
+
+  let text: string;
+  try {
+    text = await raceAbort(
+      readText(response, options.maxBodyBytes ?? MAX_AGENT_BODY_BYTES),
+      signal,
+    );
+  } catch (cause) {
+    if (cause instanceof AgentCallError) throw cause;
+    throw failure(options, cause, "The agent's answer could not be read.", status);
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new AgentCallError("invalid_payload", "The agent's answer is not JSON.", {
+      status,
+      cause,
+    });
+  }
+  const parsed = options.parseReply(json);
+  if (!parsed.ok) {
+    throw new AgentCallError("invalid_payload", "The agent's answer failed its schema.", {
+      status,
+      cause: parsed.error,
+    });
+  }
+  return { kind: "fetched", status, data: parsed.data, etag: response.headers.get("ETag") };
+}
+
+/** A transport failure: an abort (named by `describeAbort`) or a network error. */
+function failure<T>(
+  options: AttemptOptions<T>,
+  cause: unknown,
+  message: string,
+  status: number | null = null,
+): AgentCallError {
+  if (options.signal.aborted) {
+    const code = options.describeAbort();
+    const reason = code === "timeout"
+      ? "The attempt timed out."
+      : code === "deadline"
+      ? "The run's deadline passed."
+      : "The run was cancelled.";
+    return new AgentCallError(code, reason, { status, cause });
+  }
+  return new AgentCallError("network", message, { status, cause });
+}
+
+/** W3C `traceparent` for a new child span of `traceId`, sampled. */
+function traceparent(traceId: string): string {
+  const span = crypto.getRandomValues(new Uint8Array(8));
+  if (span.every((b) => b === 0)) span[7] = 1; // the all-zero span id is invalid
+  const spanId = Array.from(span, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `00-${traceId}-${spanId}-01`;
+}
+
+async function readText(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new AgentCallError("invalid_payload", `The agent's answer exceeds ${maxBytes} bytes.`, {
+        status: response.status,
+      });
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/** Releases a body we will not read. */
+async function discardBody(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => {});
+}

@@ -1,0 +1,216 @@
+/**
+ * A reference agent (spec 6.2, 6.4): one HTTP handler per agent name, answering the agent
+ * protocol with deterministic content, a strong ETag of the content and `304` on a matching
+ * `If-None-Match`. Only the service role may call it. In the local stack, with
+ * `config.agentFaultInjection`, it also obeys injected faults (see `faults.ts`).
+ *
+ * Order of checks: CORS preflight, method, service-role bearer, fault (latency, hang, status),
+ * body, then the answer (malformed when the fault asks for it).
+ */
+import type { Config } from "../../config.ts";
+import { preflight, withCors } from "../../http/cors.ts";
+import { sleep, untilAborted } from "../deadline.ts";
+import { type AgentName, AgentRequestSchema } from "../protocol.ts";
+import { REFERENCE_CONTENT } from "./content.ts";
+import { contentEtag, ifNoneMatchMatches } from "./etag.ts";
+import { type Fault, type FaultPlan, FaultSpecError, headerFaultPlan } from "./faults.ts";
+import {
+  hs256ServiceVerifier,
+  requireServiceRole,
+  ServiceAuthError,
+  type ServiceTokenVerifier,
+} from "./service_auth.ts";
+
+/** Statuses whose responses cannot have a body. */
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
+
+/** Largest request body accepted: 64 KiB (as the orchestrator's own limit). */
+export const MAX_AGENT_REQUEST_BYTES = 64 * 1024;
+
+export interface ReferenceAgentOptions {
+  config: Config;
+  /** Checks the bearer token. Default: HS256 with `config.jwtSecret`. */
+  verifier?: ServiceTokenVerifier;
+  /**
+   * Where injected faults come from; consulted only when `config.agentFaultInjection` is true.
+   * Default: the `X-Wisely-Fault` header.
+   */
+  faults?: FaultPlan;
+}
+
+export interface ReferenceAgent {
+  /** The request handler; usable as `Deno.serve(agent.fetch)` (it does not use `this`). */
+  fetch(request: Request): Promise<Response>;
+}
+
+type ErrorCode =
+  | "METHOD_NOT_ALLOWED"
+  | "UNAUTHORIZED"
+  | "INVALID_REQUEST"
+  | "PAYLOAD_TOO_LARGE"
+  | "INJECTED_FAULT"
+  | "CLIENT_CLOSED_REQUEST"
+  | "INTERNAL";
+
+/** Builds the handler for one agent. */
+export function createReferenceAgent(
+  name: AgentName,
+  options: ReferenceAgentOptions,
+): ReferenceAgent {
+  const { config } = options;
+  const verifier = options.verifier ?? hs256ServiceVerifier(config.jwtSecret);
+  const faults = options.faults ?? headerFaultPlan;
+  const generate = REFERENCE_CONTENT[name];
+  if (!options.verifier && !config.jwtSecret) {
+    console.warn(JSON.stringify({
+      level: "warn",
+      timestamp: new Date().toISOString(),
+      function: `agent-${name}`,
+      event: "agent.auth_disabled",
+      reason: "JWT_SECRET is not set: every request will be refused",
+    }));
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    if (request.method === "OPTIONS") return preflight();
+    if (request.method !== "POST") {
+      return failure(405, "METHOD_NOT_ALLOWED", "Agents answer POST only.", {
+        Allow: "POST, OPTIONS",
+      });
+    }
+
+    try {
+      await requireServiceRole(request, verifier);
+    } catch (error) {
+      if (!(error instanceof ServiceAuthError)) throw error;
+      return failure(401, "UNAUTHORIZED", error.message, { "WWW-Authenticate": "Bearer" });
+    }
+
+    let fault: Fault | null = null;
+    if (config.agentFaultInjection) {
+      try {
+        fault = faults.next(request);
+      } catch (error) {
+        if (!(error instanceof FaultSpecError)) throw error;
+        return failure(400, "INVALID_REQUEST", error.message);
+      }
+    }
+    const faultHeaders: Record<string, string> = fault?.retry_after === undefined
+      ? {}
+      : { "Retry-After": String(fault.retry_after) };
+
+    if (fault?.latency_ms || fault?.hang) {
+      try {
+        if (fault.latency_ms) await sleep(fault.latency_ms, request.signal);
+        if (fault.hang) await untilAborted(request.signal);
+      } catch {
+        // The client went away during the injected delay.
+      }
+      if (request.signal.aborted) {
+        return failure(499, "CLIENT_CLOSED_REQUEST", "The client closed the request.");
+      }
+    }
+    if (fault?.status !== undefined && fault.status !== 200) {
+      if (NULL_BODY_STATUSES.has(fault.status)) {
+        return withCors(new Response(null, { status: fault.status, headers: faultHeaders }));
+      }
+      return failure(fault.status, "INJECTED_FAULT", "Injected fault.", faultHeaders);
+    }
+
+    const body = await readRequest(request);
+    if (body instanceof Response) return body;
+    const data = generate(body);
+
+    if (fault?.malformed) {
+      return malformed(fault.malformed === "json" ? "json" : "schema", faultHeaders);
+    }
+    const etag = await contentEtag(data);
+    if (ifNoneMatchMatches(request.headers.get("If-None-Match"), etag)) {
+      return withCors(
+        new Response(null, { status: 304, headers: { ETag: etag, ...faultHeaders } }),
+      );
+    }
+    return json(200, { ok: true, data }, { ETag: etag, ...faultHeaders });
+  }
+
+  return {
+    fetch: async (request) => {
+      try {
+        return await handle(request);
+      } catch {
+        return failure(500, "INTERNAL", "The agent failed unexpectedly.");
+      }
+    },
+  };
+}
+
+/** Reads and validates the request body, or gives the 4xx answer to send instead. */
+async function readRequest(request: Request) {
+  const declared = Number(request.headers.get("Content-Length") ?? "0");
+  if (declared > MAX_AGENT_REQUEST_BYTES) return tooLarge();
+  let text: string;
+  try {
+    text = await request.text();
+  } catch {
+    return failure(400, "INVALID_REQUEST", "The request body could not be read.");
+  }
+  if (new TextEncoder().encode(text).byteLength > MAX_AGENT_REQUEST_BYTES) return tooLarge();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return failure(400, "INVALID_REQUEST", "The request body is not valid JSON.");
+  }
+  const parsed = AgentRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    const where = parsed.error.issues
+      .slice(0, 5)
+      .map((issue) => `${issue.path.join(".") || "(body)"}: ${issue.message}`)
+      .join("; ");
+    return failure(400, "INVALID_REQUEST", `The request does not follow the protocol: ${where}`);
+  }
+  return parsed.data;
+}
+
+function tooLarge(): Response {
+  return failure(
+    413,
+    "PAYLOAD_TOO_LARGE",
+    `The request body is larger than ${MAX_AGENT_REQUEST_BYTES} bytes.`,
+  );
+}
+
+/** A 200 whose payload fails the protocol: JSON failing every agent's schema, or not JSON. */
+function malformed(kind: "schema" | "json", headers: Record<string, string>): Response {
+  if (kind === "json") {
+    return withCors(
+      new Response('{"ok": true, "data": {"truncated', {
+        status: 200,
+        headers: { "Content-Type": "application/json", ...headers },
+      }),
+    );
+  }
+  return json(200, { ok: true, data: { malformed: true } }, {
+    ETag: '"malformed"',
+    ...headers,
+  });
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return withCors(
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { "Content-Type": "application/json", ...headers },
+    }),
+  );
+}
+
+/** `{ok: false, error, code}`, the protocol's error body. */
+function failure(
+  status: number,
+  code: ErrorCode,
+  error: string,
+  headers: Record<string, string> = {},
+): Response {
+  return json(status, { ok: false, error, code }, headers);
+}

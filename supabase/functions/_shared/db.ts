@@ -1,0 +1,116 @@
+/**
+ * Postgres access. One postgres.js pool per isolate; every user request runs in one
+ * transaction as role `authenticated` with that user's claims, exactly as PostgREST does, so
+ * row-level security, not handler code, is what keeps users apart.
+ */
+import postgres from "postgres";
+
+export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
+
+export interface PoolOptions {
+  /** Connections in the pool. Default 4: functions are many small isolates. */
+  max?: number;
+  /** Seconds an idle connection is kept. Default 20. */
+  idleTimeoutS?: number;
+  /** Seconds to wait for a connection. Default 5, so an outage answers 503 quickly. */
+  connectTimeoutS?: number;
+}
+
+/**
+ * Creates the pool. `prepare: false` because Supabase's transaction pooler (port 6543) does not
+ * support prepared statements.
+ */
+export function createPool(url: string, options: PoolOptions = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 4,
+    idle_timeout: options.idleTimeoutS ?? 20,
+    connect_timeout: options.connectTimeoutS ?? 5,
+    prepare: false,
+    onnotice: () => {},
+    connection: { application_name: "wisely-orchestrator" },
+  });
+}
+
+/**
+ * A jsonb parameter. postgres.js serialises json-typed parameters itself, so a pre-stringified
+ * value would be stored as a JSON string; pass the value through here instead.
+ */
+export function jsonb(sql: Sql | Tx, value: object): postgres.Parameter {
+  // Our values are plain data built in code (never unvalidated input); JSONValue only lacks the
+  // index signature interfaces do not declare.
+  return sql.json(value as postgres.JSONValue);
+}
+
+/** The claims a user transaction runs with (`request.jwt.claims`). */
+export interface UserClaims {
+  sub: string;
+  role: "authenticated";
+  [claim: string]: unknown;
+}
+
+/**
+ * Runs `fn` in one transaction as `authenticated` with the user's claims. The claims and role
+ * are transaction-local (`set_config(..., true)`), so they cannot leak to the next request on
+ * a pooled connection.
+ */
+export async function asUser<T>(
+  sql: Sql,
+  claims: UserClaims,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const result = await sql.begin(async (tx) => {
+    await tx`
+      select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
+             set_config('role', 'authenticated', true)
+    `;
+    return await fn(tx);
+  });
+  // postgres.js types `begin` as returning UnwrapPromiseArray<T>; for a non-array T it is T.
+  return result as T;
+}
+
+/** Runs `fn` in one transaction with the pool's own role (service work: ticks, metrics). */
+export async function asService<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const result = await sql.begin(async (tx) => {
+    await tx`select set_config('role', 'service_role', true)`;
+    return await fn(tx);
+  });
+  return result as T;
+}
+
+/** SQLSTATE classes and driver codes that mean "the database is not there right now". */
+const UNAVAILABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "08000", "08001", "08003", "08006"]);
+const UNAVAILABLE_DRIVER_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+]);
+
+/** True when `error` means the database is unreachable (answer 503, not 500). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const code = "code" in error ? String(error.code) : "";
+  if (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_DRIVER_CODES.has(code)) return true;
+  if (error instanceof Deno.errors.ConnectionRefused) return true;
+  if (error instanceof Deno.errors.ConnectionReset) return true;
+  return "cause" in error && error.cause !== error && isDatabaseUnavailable(error.cause);
+}
+
+/** The SQLSTATE of a Postgres error, if it is one. */
+export function sqlState(error: unknown): string | null {
+  if (error instanceof postgres.PostgresError) return error.code;
+  return null;
+}
+
+/** The constraint a Postgres error names, if any. */
+export function constraintName(error: unknown): string | null {
+  if (error instanceof postgres.PostgresError) return error.constraint_name ?? null;
+  return null;
+}

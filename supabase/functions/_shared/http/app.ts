@@ -1,0 +1,144 @@
+/**
+ * A small Hono-like application: a route table, and one pipeline every request goes through —
+ * CORS, routing (404/405), authentication, the handler, one error handler, one log line.
+ * The result is `{ fetch }`, so handlers are testable with an in-memory `Request`.
+ */
+import { type AuthRequirement, authenticate, type Principal, type TokenVerifier } from "../auth.ts";
+import { isDatabaseUnavailable } from "../db.ts";
+import { ApiError, databaseUnavailable, methodNotAllowed, notFound } from "../errors.ts";
+import type { LogFields, Logger } from "../log.ts";
+import { preflight, withCors } from "./cors.ts";
+import { errorResponse, json } from "./respond.ts";
+import { type TraceContext, traceFrom } from "./trace.ts";
+
+export type Method = "GET" | "POST";
+
+export interface RequestContext {
+  req: Request;
+  url: URL;
+  trace: TraceContext;
+  log: Logger;
+  /** Fields the handler adds to the request's log line (cache counts, flags). */
+  logFields: LogFields;
+}
+
+export type UserPrincipal = Extract<Principal, { kind: "user" }>;
+export type ServicePrincipal = Extract<Principal, { kind: "service" }>;
+
+interface RouteBase {
+  method: Method;
+  /** The route name after the function's name, e.g. `intent.sync`. */
+  path: string;
+}
+
+export type Route =
+  | RouteBase & { auth: "none"; handle(ctx: RequestContext): Promise<Response> }
+  | RouteBase & {
+    auth: "user";
+    handle(ctx: RequestContext & { principal: UserPrincipal }): Promise<Response>;
+  }
+  | RouteBase & {
+    auth: "service";
+    handle(ctx: RequestContext & { principal: ServicePrincipal }): Promise<Response>;
+  };
+
+export interface AppOptions {
+  /** The function's name: the first path segment Supabase passes (`/orchestrator/status`). */
+  functionName: string;
+  routes: Route[];
+  verifier: TokenVerifier;
+  log: Logger;
+}
+
+export interface App {
+  fetch(req: Request): Promise<Response>;
+}
+
+/** The route part of a path: after `/<functionName>/`, wherever the function is mounted. */
+export function routePath(pathname: string, functionName: string): string {
+  const segments = pathname.split("/").filter((s) => s !== "");
+  const at = segments.indexOf(functionName);
+  return (at === -1 ? segments : segments.slice(at + 1)).join("/");
+}
+
+function toApiError(error: unknown, log: Logger, fields: LogFields): ApiError {
+  if (error instanceof ApiError) return error;
+  if (isDatabaseUnavailable(error)) {
+    log.warn("db.unavailable", { ...fields, error_name: errorName(error) });
+    return databaseUnavailable(error);
+  }
+  log.error("request.failed", { ...fields, error_name: errorName(error), ...errorCode(error) });
+  return new ApiError(500, "INTERNAL", "Something went wrong on our side.", { cause: error });
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/**
+ * A SQLSTATE, driver code or constraint name is safe to log; a message may contain user text,
+ * so never that.
+ */
+function errorCode(error: unknown): LogFields {
+  const fields: LogFields = {};
+  if (typeof error === "object" && error !== null) {
+    if ("code" in error) fields.error_code = String(error.code);
+    if ("constraint_name" in error && typeof error.constraint_name === "string") {
+      fields.constraint = error.constraint_name;
+    }
+  }
+  return fields;
+}
+
+export function createApp(options: AppOptions): App {
+  const byPath = new Map<string, Route[]>();
+  for (const route of options.routes) {
+    byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+  }
+  const { log, verifier } = options;
+
+  async function dispatch(ctx: RequestContext, route: Route): Promise<Response> {
+    const requirement: AuthRequirement = route.auth;
+    if (route.auth === "none") return await route.handle(ctx);
+    const principal = await authenticate(ctx.req, route.auth, verifier);
+    ctx.logFields.user_id = principal.kind === "user" ? principal.userId : null;
+    if (route.auth === "user" && principal.kind === "user") {
+      return await route.handle({ ...ctx, principal });
+    }
+    if (route.auth === "service" && principal.kind === "service") {
+      return await route.handle({ ...ctx, principal });
+    }
+    throw new Error(`authenticate returned the wrong principal for ${requirement}`);
+  }
+
+  return {
+    async fetch(req) {
+      const started = performance.now();
+      const url = new URL(req.url);
+      const path = routePath(url.pathname, options.functionName);
+      const trace = traceFrom(req.headers);
+      const logFields: LogFields = { route: path, trace_id: trace.traceId };
+      if (req.method === "OPTIONS") return preflight();
+
+      let response: Response;
+      try {
+        const candidates = byPath.get(path);
+        if (!candidates) throw notFound(`No route named "${path.slice(0, 64)}".`);
+        const route = candidates.find((r) => r.method === req.method);
+        if (!route) throw methodNotAllowed(candidates.map((r) => r.method));
+        response = await dispatch({ req, url, trace, log, logFields }, route);
+      } catch (error) {
+        const apiError = toApiError(error, log, logFields);
+        logFields.code = apiError.code;
+        response = errorResponse(apiError);
+      }
+      response.headers.set("X-Trace-Id", trace.traceId);
+      logFields.status = response.status;
+      logFields.execution_time_ms = Math.round(performance.now() - started);
+      log.info("request", logFields);
+      return withCors(response);
+    },
+  };
+}
+
+export { json };

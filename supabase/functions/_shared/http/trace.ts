@@ -1,0 +1,31 @@
+/** W3C Trace Context: continue the caller's trace or start one. */
+
+export interface TraceContext {
+  /** 32 lowercase hex digits. */
+  traceId: string;
+  /** 16 lowercase hex digits: this hop's span. */
+  spanId: string;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+function randomHex(bytes: number): string {
+  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(buffer, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function newSpanId(): string {
+  return randomHex(8);
+}
+
+/** Reads `traceparent` when it is well formed (and not all zeros), else starts a new trace. */
+export function traceFrom(headers: Headers): TraceContext {
+  const match = TRACEPARENT.exec(headers.get("traceparent")?.trim().toLowerCase() ?? "");
+  const traceId = match && !/^0+$/.test(match[1]) ? match[1] : randomHex(16);
+  return { traceId, spanId: newSpanId() };
+}
+
+/** The header value for a child span of `trace`. */
+export function traceparent(trace: TraceContext, spanId = newSpanId()): string {
+  return `00-${trace.traceId}-${spanId}-01`;
+}

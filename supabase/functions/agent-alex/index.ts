@@ -1,0 +1,8 @@
+/** Reference agent `alex` (spec 6.4). Point `wisely.agents.path` elsewhere to use a real one. */
+import { createReferenceAgent } from "../_shared/agents/reference/server.ts";
+import { loadConfig } from "../_shared/config.ts";
+
+const config = await loadConfig();
+const app = createReferenceAgent("alex", { config });
+Deno.serve(app.fetch);
+export default app;

@@ -1,0 +1,8 @@
+/** Reference agent `clo` (spec 6.4). Point `wisely.agents.path` elsewhere to use a real one. */
+import { createReferenceAgent } from "../_shared/agents/reference/server.ts";
+import { loadConfig } from "../_shared/config.ts";
+
+const config = await loadConfig();
+const app = createReferenceAgent("clo", { config });
+Deno.serve(app.fetch);
+export default app;

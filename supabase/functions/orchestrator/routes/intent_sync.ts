@@ -1,0 +1,85 @@
+/** `POST intent.sync` (spec 5.3): one active intent per user; same topic updates in place. */
+import { asUser, constraintName, jsonb, type Sql, sqlState } from "../../_shared/db.ts";
+import { ApiError, invalidRequest } from "../../_shared/errors.ts";
+import { recordEvent } from "../../_shared/events.ts";
+import { readJson } from "../../_shared/http/body.ts";
+import type { Route } from "../../_shared/http/app.ts";
+import { json } from "../../_shared/http/respond.ts";
+import { IntentSyncBody, planTimeOf } from "../../_shared/schemas.ts";
+import { type IntentRow, intentView } from "../intents.ts";
+
+export function intentSyncRoute(sql: Sql): Route {
+  return {
+    method: "POST",
+    path: "intent.sync",
+    auth: "user",
+    async handle({ req, principal }) {
+      const body = await readJson(req, IntentSyncBody);
+      const { userId } = principal;
+      const planTime = planTimeOf(body.meta);
+      try {
+        const { intent, created } = await asUser(sql, principal.claims, async (tx) => {
+          // Serialise this user's syncs so two concurrent first syncs cannot both insert.
+          await tx`select pg_advisory_xact_lock(hashtextextended(${"wisely.intent:" + userId}, 0))`;
+          const [active] = await tx<{ id: string; same_topic: boolean }[]>`
+            select id, lower(btrim(topic)) = lower(${body.topic}) as same_topic
+            from wisely.intents where user_id = ${userId} and active
+          `;
+          if (active?.same_topic) {
+            const [row] = await tx<IntentRow[]>`
+              update wisely.intents set
+                topic = ${body.topic}, depth = ${body.depth}, end_goal = ${body.end_goal},
+                time_per_day_min = ${body.time_per_day_min}, user_tz = ${body.user_tz},
+                plan_time = ${planTime}::time, meta = ${jsonb(tx, body.meta)},
+                updated_at = now()
+              where id = ${active.id}
+              returning *
+            `;
+            await recordEvent(tx, userId, "intent_synced", {
+              intent_id: row.id,
+              created: false,
+              replaced_intent_id: null,
+            });
+            return { intent: row, created: false };
+          }
+          if (active) {
+            await tx`
+              update wisely.intents set active = false, updated_at = now() where id = ${active.id}
+            `;
+          }
+          const [row] = await tx<IntentRow[]>`
+            insert into wisely.intents
+              (user_id, topic, depth, end_goal, time_per_day_min, user_tz, plan_time, meta)
+            values (${userId}, ${body.topic}, ${body.depth}, ${body.end_goal},
+              ${body.time_per_day_min}, ${body.user_tz}, ${planTime}::time,
+              ${jsonb(tx, body.meta)})
+            returning *
+          `;
+          await recordEvent(tx, userId, "intent_synced", {
+            intent_id: row.id,
+            created: true,
+            replaced_intent_id: active?.id ?? null,
+          });
+          return { intent: row, created: true };
+        });
+        return json(intentView(intent), created ? 201 : 200);
+      } catch (error) {
+        throw mapIntentError(error);
+      }
+    },
+  };
+}
+
+/** Constraint failures the request schema cannot see ahead (e.g. a zone Postgres lacks). */
+function mapIntentError(error: unknown): unknown {
+  const state = sqlState(error);
+  if (state === "23514" && constraintName(error) === "intents_user_tz_check") {
+    return invalidRequest("The request body is not valid.", [
+      { path: ["user_tz"], message: "This time zone is not known to the database." },
+    ]);
+  }
+  if (state === "23503" && constraintName(error) === "intents_user_id_fkey") {
+    return new ApiError(401, "UNAUTHORIZED", "This account does not exist.", { cause: error });
+  }
+  return error;
+}
