@@ -27,8 +27,8 @@ function jsonResponse(status: number, body: unknown): Response {
   });
 }
 
-function notFound(error: string): Response {
-  return jsonResponse(404, { error, code: "NOT_FOUND" });
+function notFound(): Response {
+  return jsonResponse(404, { error: "Function not found", code: "NOT_FOUND" });
 }
 
 function defaultOnError(error: unknown, functionName: string): void {
@@ -43,8 +43,8 @@ function defaultOnError(error: unknown, functionName: string): void {
 
 /**
  * Builds a gateway in front of `functions`, keyed by function name (`orchestrator`,
- * `agent-clo`, …). `GET /` lists the functions; anything else outside `/functions/v1/` and any
- * unknown function answers 404 `{"error", "code": "NOT_FOUND"}`.
+ * `agent-clo`, …). `GET /` lists the functions; any unknown function, and anything else outside
+ * `/functions/v1/`, answers 404 `{"error": "Function not found", "code": "NOT_FOUND"}`.
  */
 export function createGateway(
   functions: Record<string, FetchHandler>,
@@ -59,13 +59,13 @@ export function createGateway(
     if (url.pathname === "/" && (req.method === "GET" || req.method === "HEAD")) {
       return jsonResponse(200, { functions: [...byName.keys()].sort() });
     }
-    if (!url.pathname.startsWith(PREFIX)) return notFound("Not found");
+    if (!url.pathname.startsWith(PREFIX)) return notFound();
 
     const rest = url.pathname.slice(PREFIX.length);
     const slash = rest.indexOf("/");
     const name = slash === -1 ? rest : rest.slice(0, slash);
     const target = byName.get(name);
-    if (!name || !target) return notFound("Function not found");
+    if (!name || !target) return notFound();
 
     // Same URL minus the `/functions/v1` prefix: subpath, trailing slash and query kept as sent.
     const forwardedUrl = new URL(url);

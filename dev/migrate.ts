@@ -41,11 +41,13 @@ const MIGRATION_FILE = /^(\d+)_(.+)\.sql$/;
  * role and skips it.
  */
 const BOOTSTRAP_RACE_CODES = new Set(["23505", "42710", "40001", "40P01", "XX000"]);
-const BOOTSTRAP_ATTEMPTS = 5;
+/** Each retry still rewrites shared catalog rows (ALTER ROLE ... SET), so allow many. */
+const BOOTSTRAP_ATTEMPTS = 30;
 
 export class MigrationError extends Error {
-  constructor(readonly file: string, options: ErrorOptions) {
-    super(`migration ${file} failed`, options);
+  constructor(readonly file: string, options: { cause: unknown }) {
+    const reason = options.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`migration ${file} failed${reason}`, options);
     this.name = "MigrationError";
   }
 }
@@ -103,7 +105,9 @@ async function applyBootstrap(sql: postgres.Sql, log: (line: string) => void): P
         throw new MigrationError("dev/bootstrap.sql", { cause: error });
       }
       log(`bootstrap raced another migrator (${code}); retrying`);
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      // Jitter spreads the contenders apart.
+      const delayMs = (20 + Math.random() * 80) * Math.min(attempt, 5);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
 }

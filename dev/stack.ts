@@ -52,7 +52,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-// PGlite serves one connection at a time; a bigger pool would queue on its socket anyway.
+// PGlite's socket server refuses a second connection, so its pool is one connection.
 const PGLITE_POOL_MAX = 1;
 const POSTGRES_POOL_MAX = 10;
 
@@ -111,7 +111,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const externalUrl = options.databaseUrl === undefined
     ? Deno.env.get("SUPABASE_DB_URL")?.trim() || null
     : options.databaseUrl;
-  const requestedPort = options.port ?? Number(options.env?.PORT ?? LOCAL_PORT);
+  const requestedPort = options.port ?? Number(options.env?.PORT?.trim() || LOCAL_PORT);
 
   // Validate the configuration before starting anything, so a bad variable fails in milliseconds.
   await loadConfig(stackEnv(options, requestedPort, externalUrl));

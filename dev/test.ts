@@ -27,12 +27,19 @@ export function parseSummary(output: string): TestSummary | null {
   return null;
 }
 
+interface Sink {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
 /** Copies a child's stream to ours while keeping the text for parsing. */
-async function tee(stream: ReadableStream<Uint8Array>, sink: typeof Deno.stdout): Promise<string> {
+async function tee(stream: ReadableStream<Uint8Array>, sink: Sink): Promise<string> {
   const decoder = new TextDecoder();
   let text = "";
   for await (const chunk of stream) {
-    await sink.write(chunk);
+    // write() may take only part of the chunk.
+    for (let offset = 0; offset < chunk.length;) {
+      offset += await sink.write(chunk.subarray(offset));
+    }
     text += decoder.decode(chunk, { stream: true });
   }
   return text + decoder.decode();

@@ -1,7 +1,8 @@
 /**
  * `deno task token [--service | --anon] [USER_UUID]`: prints one local JWT on stdout and nothing
  * else, so `TOKEN=$(deno task token)` works. Signed with `JWT_SECRET`, else the Supabase CLI's
- * local default. Usage errors go to stderr with exit code 2.
+ * local default; user tokens name `${SUPABASE_URL}/auth/v1` as issuer, as Supabase Auth does.
+ * Usage errors go to stderr with exit code 2.
  */
 import { LOCAL_JWT_SECRET, LOCAL_SUPABASE_URL } from "../supabase/functions/_shared/config.ts";
 import { DEMO_USER_EMAIL, DEMO_USER_ID, mintAnonJwt, mintServiceJwt, mintUserJwt } from "./jwt.ts";

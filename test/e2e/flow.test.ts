@@ -23,7 +23,12 @@ const INTENT = {
 type Stack = Awaited<ReturnType<typeof startTestStack>>;
 
 interface Caller {
-  (method: "GET" | "POST", route: string, body?: unknown, headers?: Record<string, string>): Promise<
+  (
+    method: "GET" | "POST",
+    route: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<
     { status: number; body: Record<string, any>; headers: Headers }
   >;
 }
@@ -154,7 +159,9 @@ for (const backend of testBackends()) {
         assert.match(body.plan_md, /## Today's Focus: /);
         assert.equal(typeof body.plan_json_summary.title, "string");
         assert.equal(typeof body.plan_json_summary.description, "string");
-        assert.ok(Array.isArray(body.plan_json_summary.steps) && body.plan_json_summary.steps.length > 0);
+        assert.ok(
+          Array.isArray(body.plan_json_summary.steps) && body.plan_json_summary.steps.length > 0,
+        );
         assert.ok(body.plan_json_summary.steps.every((s: unknown) => typeof s === "string"));
         assert.equal(body.degraded_mode, false);
         assert.equal(body.cache_hits, 0);
@@ -174,7 +181,10 @@ for (const backend of testBackends()) {
           select total_minutes, plan from wisely.sessions where id = ${sessionId}
         `;
         assert.equal(stored.total_minutes, 60);
-        const minutes = stored.plan.sections.reduce((sum: number, s: { minutes: number }) => sum + s.minutes, 0);
+        const minutes = stored.plan.sections.reduce(
+          (sum: number, s: { minutes: number }) => sum + s.minutes,
+          0,
+        );
         assert.equal(minutes, 60);
         assert.equal(await count(stack, "agent_calls", alice), 4);
         assert.equal(await count(stack, "agent_cache", alice), 4);
@@ -200,108 +210,135 @@ for (const backend of testBackends()) {
         assert.equal(body.signal_quality.ta.source, "network");
       });
 
-      await t.step("day.done records the completion; again updates without a second event", async () => {
-        const first = await asAlice("POST", "day.done", {
-          session_id: sessionId,
-          completion_time_min: 45,
-          confidence: 7,
-          notes: "Struggled with backpropagation",
-        });
-        assert.equal(first.status, 200, JSON.stringify(first.body));
-        assert.equal(first.body.ok, true);
-        assert.match(first.body.next_day_hint, /Day 2/);
-        assert.deepEqual(
-          { ...first.body.completion_summary, completed_at: undefined },
-          {
+      await t.step(
+        "day.done records the completion; again updates without a second event",
+        async () => {
+          const first = await asAlice("POST", "day.done", {
             session_id: sessionId,
             completion_time_min: 45,
             confidence: 7,
             notes: "Struggled with backpropagation",
-            completed_at: undefined,
-          },
-        );
-        assert.match(first.body.completion_summary.completed_at, ISO);
+          });
+          assert.equal(first.status, 200, JSON.stringify(first.body));
+          assert.equal(first.body.ok, true);
+          assert.match(first.body.next_day_hint, /Day 2/);
+          assert.deepEqual(
+            { ...first.body.completion_summary, completed_at: undefined },
+            {
+              session_id: sessionId,
+              completion_time_min: 45,
+              confidence: 7,
+              notes: "Struggled with backpropagation",
+              completed_at: undefined,
+            },
+          );
+          assert.match(first.body.completion_summary.completed_at, ISO);
 
-        const again = await asAlice("POST", "day.done", {
-          session_id: sessionId,
-          completion_time_min: 55,
-          confidence: 8,
-        });
-        assert.equal(again.status, 200);
-        assert.equal(again.body.completion_summary.completed_at, first.body.completion_summary.completed_at);
-        assert.equal(again.body.completion_summary.completion_time_min, 55);
-        const events = await stack.sql`
+          const again = await asAlice("POST", "day.done", {
+            session_id: sessionId,
+            completion_time_min: 55,
+            confidence: 8,
+          });
+          assert.equal(again.status, 200);
+          assert.equal(
+            again.body.completion_summary.completed_at,
+            first.body.completion_summary.completed_at,
+          );
+          assert.equal(again.body.completion_summary.completion_time_min, 55);
+          const events = await stack.sql`
           select type from wisely.events where user_id = ${alice} and type = 'day_completed'
         `;
-        assert.equal(events.length, 1);
-      });
+          assert.equal(events.length, 1);
+        },
+      );
 
-      await t.step("status reports the session, completion, freshness, next run and stats", async () => {
-        const { status, body } = await asAlice("GET", "status");
-        assert.equal(status, 200);
-        assert.equal(body.user_id, alice);
-        assert.equal(body.active_intent.id, intentId);
-        assert.equal(body.active_intent.topic, "Machine Learning");
-        assert.equal(body.latest_session.week, 1);
-        assert.equal(body.latest_session.day, 2);
-        assert.equal(body.latest_session.completion, null);
-        for (const agent of AGENTS) {
-          assert.equal(body.signal_freshness[agent].available, true);
-          assert.equal(body.signal_freshness[agent].fresh, true);
-          assert.match(body.signal_freshness[agent].last_updated, ISO);
-        }
-        assert.equal(body.next_scheduled_run.week, 1);
-        assert.equal(body.next_scheduled_run.day, 3);
-        assert.equal(body.next_scheduled_run.timezone, "America/New_York");
-        assert.ok(Date.parse(body.next_scheduled_run.estimated_time) > Date.now());
-        assert.deepEqual(body.learning_stats, {
-          total_sessions: 2,
-          completed_sessions: 1,
-          total_time_min: 55,
-          average_confidence: 8,
-          current_streak_days: 1,
-        });
-      });
+      await t.step(
+        "status reports the session, completion, freshness, next run and stats",
+        async () => {
+          const { status, body } = await asAlice("GET", "status");
+          assert.equal(status, 200);
+          assert.equal(body.user_id, alice);
+          assert.equal(body.active_intent.id, intentId);
+          assert.equal(body.active_intent.topic, "Machine Learning");
+          assert.equal(body.latest_session.week, 1);
+          assert.equal(body.latest_session.day, 2);
+          assert.equal(body.latest_session.completion, null);
+          for (const agent of AGENTS) {
+            assert.equal(body.signal_freshness[agent].available, true);
+            assert.equal(body.signal_freshness[agent].fresh, true);
+            assert.match(body.signal_freshness[agent].last_updated, ISO);
+          }
+          assert.equal(body.next_scheduled_run.week, 1);
+          assert.equal(body.next_scheduled_run.day, 3);
+          assert.equal(body.next_scheduled_run.timezone, "America/New_York");
+          assert.ok(Date.parse(body.next_scheduled_run.estimated_time) > Date.now());
+          assert.deepEqual(body.learning_stats, {
+            total_sessions: 2,
+            completed_sessions: 1,
+            total_time_min: 55,
+            average_confidence: 8,
+            current_streak_days: 1,
+          });
+        },
+      );
 
-      await t.step("another user's session is 404, never 403; their status is their own", async () => {
-        const result = await asBob("POST", "day.done", {
-          session_id: sessionId,
-          completion_time_min: 10,
-          confidence: 1,
-        });
-        assertError(result, 404, "SESSION_NOT_FOUND");
-        assertError(
-          await asAlice("POST", "day.done", {
-            session_id: crypto.randomUUID(),
+      await t.step(
+        "another user's session is 404, never 403; their status is their own",
+        async () => {
+          const result = await asBob("POST", "day.done", {
+            session_id: sessionId,
             completion_time_min: 10,
             confidence: 1,
-          }),
-          404,
-          "SESSION_NOT_FOUND",
-        );
-        const bobStatus = await asBob("GET", "status");
-        assert.equal(bobStatus.body.user_id, bob);
-        assert.equal(bobStatus.body.active_intent, null);
-        assert.equal(bobStatus.body.learning_stats.total_sessions, 0);
-        const [completion] = await stack.sql`
+          });
+          assertError(result, 404, "SESSION_NOT_FOUND");
+          assertError(
+            await asAlice("POST", "day.done", {
+              session_id: crypto.randomUUID(),
+              completion_time_min: 10,
+              confidence: 1,
+            }),
+            404,
+            "SESSION_NOT_FOUND",
+          );
+          const bobStatus = await asBob("GET", "status");
+          assert.equal(bobStatus.body.user_id, bob);
+          assert.equal(bobStatus.body.active_intent, null);
+          assert.equal(bobStatus.body.learning_stats.total_sessions, 0);
+          const [completion] = await stack.sql`
           select completion_time_min from wisely.completions where session_id = ${sessionId}
         `;
-        assert.equal(completion.completion_time_min, 55);
-      });
+          assert.equal(completion.completion_time_min, 55);
+        },
+      );
 
-      await t.step("service role acts for X-User-ID; without it 400; users cannot borrow it", async () => {
-        const status = await asService("GET", "status", undefined, { "x-user-id": alice });
-        assert.equal(status.status, 200);
-        assert.equal(status.body.user_id, alice);
-        assertError(await asService("GET", "status"), 400, "INVALID_REQUEST");
-        assertError(await asService("GET", "status", undefined, { "x-user-id": "x" }), 400, "INVALID_REQUEST");
-        assertError(await asBob("GET", "status", undefined, { "x-user-id": alice }), 403, "FORBIDDEN");
-      });
+      await t.step(
+        "service role acts for X-User-ID; without it 400; users cannot borrow it",
+        async () => {
+          const status = await asService("GET", "status", undefined, { "x-user-id": alice });
+          assert.equal(status.status, 200);
+          assert.equal(status.body.user_id, alice);
+          assertError(await asService("GET", "status"), 400, "INVALID_REQUEST");
+          assertError(
+            await asService("GET", "status", undefined, { "x-user-id": "x" }),
+            400,
+            "INVALID_REQUEST",
+          );
+          assertError(
+            await asBob("GET", "status", undefined, { "x-user-id": alice }),
+            403,
+            "FORBIDDEN",
+          );
+        },
+      );
 
       await t.step("authentication failures are 401", async () => {
         assertError(await anonymous("GET", "status"), 401, "UNAUTHORIZED");
         assertError(await caller(stack, "forged.token.here")("GET", "status"), 401, "UNAUTHORIZED");
-        assertError(await caller(stack, await stack.anonToken())("GET", "status"), 401, "UNAUTHORIZED");
+        assertError(
+          await caller(stack, await stack.anonToken())("GET", "status"),
+          401,
+          "UNAUTHORIZED",
+        );
         const expired = await mintUserJwt({
           secret: stack.config.jwtSecret!,
           userId: alice,
@@ -316,11 +353,20 @@ for (const backend of testBackends()) {
         assertError(await asAlice("POST", "day.run", "{oops"), 400, "INVALID_REQUEST");
         const invalid = await asAlice("POST", "day.run", { week: 0, day: 9 });
         assertError(invalid, 400, "INVALID_REQUEST");
-        assert.deepEqual(invalid.body.details.map((d: { path: string[] }) => d.path[0]).sort(), ["day", "week"]);
-        assertError(await asAlice("POST", "intent.sync", { ...INTENT, depth: "bottomless" }), 400, "INVALID_REQUEST");
+        assert.deepEqual(invalid.body.details.map((d: { path: string[] }) => d.path[0]).sort(), [
+          "day",
+          "week",
+        ]);
+        assertError(
+          await asAlice("POST", "intent.sync", { ...INTENT, depth: "bottomless" }),
+          400,
+          "INVALID_REQUEST",
+        );
         assertError(await asAlice("POST", "day.done", { session_id: "x" }), 400, "INVALID_REQUEST");
         assertError(
-          await asAlice("POST", "intent.sync", JSON.stringify(INTENT), { "content-type": "text/plain" }),
+          await asAlice("POST", "intent.sync", JSON.stringify(INTENT), {
+            "content-type": "text/plain",
+          }),
           415,
           "UNSUPPORTED_MEDIA_TYPE",
         );
@@ -329,7 +375,9 @@ for (const backend of testBackends()) {
           413,
           "PAYLOAD_TOO_LARGE",
         );
-        const preflight = await fetch(`${stack.functionsUrl}/orchestrator/day.run`, { method: "OPTIONS" });
+        const preflight = await fetch(`${stack.functionsUrl}/orchestrator/day.run`, {
+          method: "OPTIONS",
+        });
         assert.equal(preflight.status, 204);
         await preflight.body?.cancel();
       });
@@ -339,10 +387,22 @@ for (const backend of testBackends()) {
           select id, topic, time_per_day_min, updated_at from wisely.intents where user_id = ${alice}
         `;
         const eventsBefore = await count(stack, "events", alice);
-        assertError(await asAlice("POST", "intent.sync", { ...INTENT, time_per_day_min: 481 }), 400, "INVALID_REQUEST");
-        assertError(await asAlice("POST", "intent.sync", { ...INTENT, user_tz: "Mars/Base" }), 400, "INVALID_REQUEST");
         assertError(
-          await asAlice("POST", "day.done", { session_id: sessionId, completion_time_min: 2000, confidence: 5 }),
+          await asAlice("POST", "intent.sync", { ...INTENT, time_per_day_min: 481 }),
+          400,
+          "INVALID_REQUEST",
+        );
+        assertError(
+          await asAlice("POST", "intent.sync", { ...INTENT, user_tz: "Mars/Base" }),
+          400,
+          "INVALID_REQUEST",
+        );
+        assertError(
+          await asAlice("POST", "day.done", {
+            session_id: sessionId,
+            completion_time_min: 2000,
+            confidence: 5,
+          }),
           400,
           "INVALID_REQUEST",
         );
@@ -353,32 +413,35 @@ for (const backend of testBackends()) {
         assert.equal(await count(stack, "events", alice), eventsBefore);
       });
 
-      await t.step("each step wrote its event and broadcast it to the user's topic only", async () => {
-        const events = await stack.sql`
+      await t.step(
+        "each step wrote its event and broadcast it to the user's topic only",
+        async () => {
+          const events = await stack.sql`
           select type, payload from wisely.events where user_id = ${alice} order by id
         `;
-        assert.deepEqual(events.map((e) => e.type), [
-          "intent_synced",
-          "intent_synced",
-          "intent_synced",
-          "intent_synced",
-          "instructor_plan_created",
-          "instructor_plan_created",
-          "day_completed",
-        ]);
-        const text = JSON.stringify(events);
-        assert.ok(!text.includes("Machine Learning") && !text.includes("backpropagation"));
-        const messages = await stack.sql`
+          assert.deepEqual(events.map((e) => e.type), [
+            "intent_synced",
+            "intent_synced",
+            "intent_synced",
+            "intent_synced",
+            "instructor_plan_created",
+            "instructor_plan_created",
+            "day_completed",
+          ]);
+          const text = JSON.stringify(events);
+          assert.ok(!text.includes("Machine Learning") && !text.includes("backpropagation"));
+          const messages = await stack.sql`
           select topic, event, private from realtime.messages
           where topic = ${"wisely.events:" + alice} order by inserted_at
         `;
-        assert.equal(messages.length, events.length);
-        assert.ok(messages.every((m) => m.private === true));
-        const [{ n }] = await stack.sql`
+          assert.equal(messages.length, events.length);
+          assert.ok(messages.every((m) => m.private === true));
+          const [{ n }] = await stack.sql`
           select count(*)::int as n from realtime.messages where topic = ${"wisely.events:" + bob}
         `;
-        assert.equal(n, 0);
-      });
+          assert.equal(n, 0);
+        },
+      );
 
       await t.step("supabase-js functions.invoke works for GET and POST routes", async () => {
         const carol = await stack.createUser();
@@ -397,7 +460,9 @@ for (const backend of testBackends()) {
         assert.equal(synced.error, null);
         assert.equal(synced.data.topic, "Distributed systems");
 
-        const run = await client.functions.invoke("orchestrator/day.run", { body: { week: 1, day: 1 } });
+        const run = await client.functions.invoke("orchestrator/day.run", {
+          body: { week: 1, day: 1 },
+        });
         assert.equal(run.error, null);
         assert.match(run.data.session_id, UUID);
 

@@ -79,12 +79,8 @@ Deno.test("gateway: unknown functions and other paths answer 404 JSON", async ()
     const res = await gateway.fetch(new Request(`http://x${path}`, { method: "POST" }));
     assert.equal(res.status, 404, path);
     assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-    const body = await res.json();
-    assert.equal(body.code, "NOT_FOUND", path);
-    assert.equal(typeof body.error, "string");
+    assert.deepEqual(await res.json(), { error: "Function not found", code: "NOT_FOUND" }, path);
   }
-  const unknown = await gateway.fetch(new Request("http://x/functions/v1/nope"));
-  assert.deepEqual(await unknown.json(), { error: "Function not found", code: "NOT_FOUND" });
 });
 
 Deno.test("gateway: GET / lists the functions", async () => {

@@ -38,14 +38,22 @@ Deno.test("authenticated user: sub is the user; matching X-User-ID is fine", asy
   const principal = await authenticate(request(token), "user", verifier);
   assert.equal(principal.kind, "user");
   assert.ok(principal.kind === "user" && principal.userId === USER && !principal.viaServiceRole);
-  const same = await authenticate(request(token, { "X-User-ID": USER.toUpperCase() }), "user", verifier);
+  const same = await authenticate(
+    request(token, { "X-User-ID": USER.toUpperCase() }),
+    "user",
+    verifier,
+  );
   assert.ok(same.kind === "user" && same.userId === USER);
 });
 
 Deno.test("authenticated user: a different X-User-ID is 403", async () => {
   const verifier = createTokenVerifier(await localConfig());
   const token = await hs256({ sub: USER, role: "authenticated" });
-  await rejects(authenticate(request(token, { "X-User-ID": OTHER }), "user", verifier), 403, "FORBIDDEN");
+  await rejects(
+    authenticate(request(token, { "X-User-ID": OTHER }), "user", verifier),
+    403,
+    "FORBIDDEN",
+  );
 });
 
 Deno.test("bad tokens are 401: missing, malformed, wrong secret, expired, alg none, no sub", async () => {
@@ -55,12 +63,23 @@ Deno.test("bad tokens are 401: missing, malformed, wrong secret, expired, alg no
     ["missing header", null],
     ["not a jwt", "not-a-jwt"],
     ["wrong signature", hs256({ sub: USER, role: "authenticated" }, wrongKey)],
-    ["expired", hs256({ sub: USER, role: "authenticated" }, secret, Math.floor(Date.now() / 1000) - 60)],
-    ["alg none", new UnsecuredJWT({ sub: USER, role: "authenticated" }).setExpirationTime("1h").encode()],
+    [
+      "expired",
+      hs256({ sub: USER, role: "authenticated" }, secret, Math.floor(Date.now() / 1000) - 60),
+    ],
+    [
+      "alg none",
+      new UnsecuredJWT({ sub: USER, role: "authenticated" }).setExpirationTime("1h").encode(),
+    ],
     ["missing sub", hs256({ role: "authenticated" })],
     ["sub not a uuid", hs256({ sub: "user-1", role: "authenticated" })],
     ["unknown role", hs256({ sub: USER, role: "admin" })],
-    ["no exp", new SignJWT({ sub: USER, role: "authenticated" }).setProtectedHeader({ alg: "HS256" }).sign(secret)],
+    [
+      "no exp",
+      new SignJWT({ sub: USER, role: "authenticated" }).setProtectedHeader({ alg: "HS256" }).sign(
+        secret,
+      ),
+    ],
   ];
   for (const [name, token] of cases) {
     const t = await token;
@@ -76,7 +95,11 @@ Deno.test("a tampered payload fails the signature check", async () => {
   const [header, , signature] = token.split(".");
   const forged = btoa(JSON.stringify({ sub: OTHER, role: "service_role", exp: 9999999999 }))
     .replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-  await rejects(authenticate(request(`${header}.${forged}.${signature}`), "user", verifier), 401, "UNAUTHORIZED");
+  await rejects(
+    authenticate(request(`${header}.${forged}.${signature}`), "user", verifier),
+    401,
+    "UNAUTHORIZED",
+  );
 });
 
 Deno.test("anon is 401 on user and service routes", async () => {
@@ -93,7 +116,11 @@ Deno.test("service role acts for X-User-ID; requires a UUID there", async () => 
   assert.ok(principal.kind === "user" && principal.userId === OTHER && principal.viaServiceRole);
   assert.equal(principal.kind === "user" && principal.claims.role, "authenticated");
   await rejects(authenticate(request(token), "user", verifier), 400, "INVALID_REQUEST");
-  await rejects(authenticate(request(token, { "X-User-ID": "nope" }), "user", verifier), 400, "INVALID_REQUEST");
+  await rejects(
+    authenticate(request(token, { "X-User-ID": "nope" }), "user", verifier),
+    400,
+    "INVALID_REQUEST",
+  );
   const service = await authenticate(request(token), "service", verifier);
   assert.equal(service.kind, "service");
 });
@@ -124,11 +151,13 @@ Deno.test("asymmetric tokens verify against the JWKS; HS/RS confusion is refused
 });
 
 Deno.test("a deployment without JWT_SECRET refuses HS256 tokens", async () => {
-  const config = await loadConfig(new Map([
-    ["SUPABASE_DB_URL", "postgres://postgres@127.0.0.1:5432/postgres"],
-    ["SUPABASE_URL", "https://example.supabase.co"],
-    ["EDGE_SERVICE_JWT", "x.y.z"],
-  ]));
+  const config = await loadConfig(
+    new Map([
+      ["SUPABASE_DB_URL", "postgres://postgres@127.0.0.1:5432/postgres"],
+      ["SUPABASE_URL", "https://example.supabase.co"],
+      ["EDGE_SERVICE_JWT", "x.y.z"],
+    ]),
+  );
   assert.equal(config.jwtSecret, null);
   const warnings: string[] = [];
   const verifier = createTokenVerifier(config, {

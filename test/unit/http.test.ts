@@ -72,14 +72,27 @@ Deno.test("OPTIONS preflight answers 204 with the headers supabase-js needs", as
   );
   assert.equal(response.status, 204);
   const allowed = response.headers.get("access-control-allow-headers") ?? "";
-  for (const h of ["authorization", "x-client-info", "apikey", "content-type", "x-user-id", "idempotency-key"]) {
+  for (
+    const h of [
+      "authorization",
+      "x-client-info",
+      "apikey",
+      "content-type",
+      "x-user-id",
+      "idempotency-key",
+    ]
+  ) {
     assert.ok(allowed.includes(h), h);
   }
   assert.equal(response.headers.get("access-control-allow-origin"), "*");
 });
 
 Deno.test("unknown route 404, wrong method 405 with Allow", async () => {
-  await expectError(await app.fetch(new Request("http://local/orchestrator/nope")), 404, "NOT_FOUND");
+  await expectError(
+    await app.fetch(new Request("http://local/orchestrator/nope")),
+    404,
+    "NOT_FOUND",
+  );
   const response = await app.fetch(new Request("http://local/orchestrator/echo"));
   await expectError(response, 405, "METHOD_NOT_ALLOWED");
   assert.match(response.headers.get("allow") ?? "", /POST/);
@@ -93,12 +106,20 @@ Deno.test("a valid body reaches the handler", async () => {
 });
 
 Deno.test("bad bodies: 400 with zod paths, 415, 413 (declared and streamed)", async () => {
-  const invalid = await expectError(await post(JSON.stringify({ n: 0, extra: 1 })), 400, "INVALID_REQUEST");
+  const invalid = await expectError(
+    await post(JSON.stringify({ n: 0, extra: 1 })),
+    400,
+    "INVALID_REQUEST",
+  );
   const paths = invalid.details.map((d: { path: unknown[] }) => d.path.join("."));
   assert.ok(paths.includes("n"), JSON.stringify(invalid.details));
   await expectError(await post("{not json"), 400, "INVALID_REQUEST");
   await expectError(await post("[1,2]"), 400, "INVALID_REQUEST");
-  await expectError(await post(JSON.stringify({ n: 1 }), { "content-type": "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE");
+  await expectError(
+    await post(JSON.stringify({ n: 1 }), { "content-type": "text/plain" }),
+    415,
+    "UNSUPPORTED_MEDIA_TYPE",
+  );
   const big = JSON.stringify({ n: 1, pad: "x".repeat(MAX_BODY_BYTES) });
   await expectError(await post(big), 413, "PAYLOAD_TOO_LARGE");
   // No Content-Length: the limit is enforced while streaming.
@@ -113,9 +134,21 @@ Deno.test("bad bodies: 400 with zod paths, 415, 413 (declared and streamed)", as
 });
 
 Deno.test("auth failures come through the same error body", async () => {
-  await expectError(await post(JSON.stringify({ n: 1 }), { authorization: "" }), 401, "UNAUTHORIZED");
-  await expectError(await post(JSON.stringify({ n: 1 }), { authorization: "Basic abc" }), 401, "UNAUTHORIZED");
-  await expectError(await post(JSON.stringify({ n: 1 }), { "x-user-id": "nope" }), 400, "INVALID_REQUEST");
+  await expectError(
+    await post(JSON.stringify({ n: 1 }), { authorization: "" }),
+    401,
+    "UNAUTHORIZED",
+  );
+  await expectError(
+    await post(JSON.stringify({ n: 1 }), { authorization: "Basic abc" }),
+    401,
+    "UNAUTHORIZED",
+  );
+  await expectError(
+    await post(JSON.stringify({ n: 1 }), { "x-user-id": "nope" }),
+    400,
+    "INVALID_REQUEST",
+  );
 });
 
 Deno.test("an unexpected error is a 500 that leaks nothing", async () => {

@@ -29,13 +29,17 @@ Deno.test("intent.sync: defaults and every field's bounds", () => {
   bad(IntentSyncBody, { ...intent, topic: "x".repeat(201) });
   bad(IntentSyncBody, { ...intent, topic: "   " });
   bad(IntentSyncBody, { ...intent, topic: 5 });
-  for (const depth of ["surface", "informed", "deep", "expert"]) ok(IntentSyncBody, { ...intent, depth });
+  for (const depth of ["surface", "informed", "deep", "expert"]) {
+    ok(IntentSyncBody, { ...intent, depth });
+  }
   bad(IntentSyncBody, { ...intent, depth: "Deep" });
   ok(IntentSyncBody, { ...intent, end_goal: "g".repeat(500) });
   bad(IntentSyncBody, { ...intent, end_goal: "g".repeat(501) });
   bad(IntentSyncBody, { ...intent, end_goal: "" });
   for (const minutes of [5, 480]) ok(IntentSyncBody, { ...intent, time_per_day_min: minutes });
-  for (const minutes of [4, 481, 60.5, "60", null]) bad(IntentSyncBody, { ...intent, time_per_day_min: minutes });
+  for (const minutes of [4, 481, 60.5, "60", null]) {
+    bad(IntentSyncBody, { ...intent, time_per_day_min: minutes });
+  }
   ok(IntentSyncBody, { ...intent, user_tz: "America/New_York" });
   bad(IntentSyncBody, { ...intent, user_tz: "Mars/Olympus" });
   bad(IntentSyncBody, { ...intent, user_tz: "" });
@@ -53,7 +57,9 @@ Deno.test("intent.sync: meta is an object of at most 8 KiB with an optional HH:M
   bad(IntentSyncBody, { ...intent, meta: { blob: "x".repeat(8200) } });
   bad(IntentSyncBody, { ...intent, meta: [] });
   bad(IntentSyncBody, { ...intent, meta: "x" });
-  for (const t of ["24:00", "7:00", "07:60", 700]) bad(IntentSyncBody, { ...intent, meta: { plan_time: t } });
+  for (const t of ["24:00", "7:00", "07:60", 700]) {
+    bad(IntentSyncBody, { ...intent, meta: { plan_time: t } });
+  }
   assert.equal(planTimeOf({ plan_time: "23:59" }), "23:59");
   assert.equal(planTimeOf({}), "07:00");
 });

@@ -80,7 +80,16 @@ export async function asService<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promis
 }
 
 /** SQLSTATE classes and driver codes that mean "the database is not there right now". */
-const UNAVAILABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "08000", "08001", "08003", "08006"]);
+const UNAVAILABLE_SQLSTATES = new Set([
+  "57P01",
+  "57P02",
+  "57P03",
+  "53300",
+  "08000",
+  "08001",
+  "08003",
+  "08006",
+]);
 const UNAVAILABLE_DRIVER_CODES = new Set([
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",

@@ -9,7 +9,12 @@ const positiveInt = z.int().positive();
 const TokenBucket = z.object({ burst: z.number().positive(), refill_per_s: z.number().positive() });
 export type TokenBucketSetting = z.infer<typeof TokenBucket>;
 
-function read<T>(raw: ReadonlyMap<string, unknown>, key: string, schema: z.ZodType<T>, fallback: T) {
+function read<T>(
+  raw: ReadonlyMap<string, unknown>,
+  key: string,
+  schema: z.ZodType<T>,
+  fallback: T,
+) {
   const parsed = schema.safeParse(raw.get(key));
   return parsed.success ? parsed.data : fallback;
 }
@@ -39,7 +44,9 @@ export function parseSettings(rows: readonly { key: string; value: unknown }[]) 
 export type Settings = ReturnType<typeof parseSettings>;
 
 export async function loadSettings(tx: Tx): Promise<Settings> {
-  return parseSettings(await tx<{ key: string; value: unknown }[]>`
+  return parseSettings(
+    await tx<{ key: string; value: unknown }[]>`
     select key, value from wisely.settings
-  `);
+  `,
+  );
 }

@@ -69,7 +69,12 @@ type Loaded =
   | { kind: "existing"; session: SessionRow }
   | { kind: "run"; context: RunContext };
 
-async function load(tx: Tx, userId: string, body: DayRunBody, edgeBaseUrl: string): Promise<Loaded> {
+async function load(
+  tx: Tx,
+  userId: string,
+  body: DayRunBody,
+  edgeBaseUrl: string,
+): Promise<Loaded> {
   const [intent] = await tx<IntentRow[]>`
     select * from wisely.intents where user_id = ${userId} and active
   `;

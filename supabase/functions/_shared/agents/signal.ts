@@ -41,7 +41,9 @@ export interface UnavailableSignal<N extends AgentName> extends SignalBase<N> {
   data: null;
 }
 
-export type AgentSignal<N extends AgentName = AgentName> = AvailableSignal<N> | UnavailableSignal<N>;
+export type AgentSignal<N extends AgentName = AgentName> =
+  | AvailableSignal<N>
+  | UnavailableSignal<N>;
 
 /** One signal per enabled agent. A disabled agent is absent. */
 export type Signals = { [N in AgentName]?: AgentSignal<N> };

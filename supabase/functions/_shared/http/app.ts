@@ -3,7 +3,7 @@
  * CORS, routing (404/405), authentication, the handler, one error handler, one log line.
  * The result is `{ fetch }`, so handlers are testable with an in-memory `Request`.
  */
-import { type AuthRequirement, authenticate, type Principal, type TokenVerifier } from "../auth.ts";
+import { authenticate, type AuthRequirement, type Principal, type TokenVerifier } from "../auth.ts";
 import { isDatabaseUnavailable } from "../db.ts";
 import { ApiError, databaseUnavailable, methodNotAllowed, notFound } from "../errors.ts";
 import type { LogFields, Logger } from "../log.ts";

@@ -29,7 +29,12 @@ export function healthRoute(sql: Sql): Route {
     async handle() {
       if (await pingDatabase(sql)) return json({ ok: true, db: "up" });
       return json(
-        { ok: false, db: "down", error: "The database is unavailable.", code: "DATABASE_UNAVAILABLE" },
+        {
+          ok: false,
+          db: "down",
+          error: "The database is unavailable.",
+          code: "DATABASE_UNAVAILABLE",
+        },
         503,
         { "Retry-After": "5" },
       );
