@@ -11,6 +11,7 @@ import { dayDoneRoute } from "./routes/day_done.ts";
 import { dayRunRoute } from "./routes/day_run.ts";
 import { healthRoute } from "./routes/health.ts";
 import { intentSyncRoute } from "./routes/intent_sync.ts";
+import { metricsRoute } from "./routes/metrics.ts";
 import { statusRoute } from "./routes/status.ts";
 
 export interface OrchestratorDeps {
@@ -37,6 +38,7 @@ export function createOrchestrator(deps: OrchestratorDeps): App {
       dayRunRoute({ sql, config, fetch: deps.fetch }),
       dayDoneRoute(sql),
       statusRoute(sql),
+      metricsRoute(sql),
     ],
   });
 }

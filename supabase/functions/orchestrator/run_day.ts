@@ -1,13 +1,21 @@
 /**
- * Running one learning day (spec 5.4): load what the run needs in one transaction, fan out to
- * the agents with no database connection held, compose the plan, then store session, revision,
- * cache, call log and event in a second transaction.
+ * Running one learning day (spec 5.4).
+ *
+ * 1. One transaction loads the intent and the day's session; when a run is needed it claims the
+ *    (intent, week, day) in `wisely.run_claims` and loads agents, settings, history and cache.
+ *    Concurrent identical requests find the claim and wait for the session instead (single
+ *    flight across isolates).
+ * 2. The agents are called with no database connection held.
+ * 3. One transaction stores cache, session (insert, or the next revision), revision, call log
+ *    and event, and releases the claim. Independent statements are pipelined, so the call log
+ *    and the event add no round trip.
  */
-import type { AgentRequest } from "../_shared/agents/protocol.ts";
 import type { CacheEntry, CacheWrite } from "../_shared/agents/cache.ts";
 import { type CallRecord, fanOut } from "../_shared/agents/client.ts";
+import { sleep } from "../_shared/agents/deadline.ts";
+import type { AgentRequest } from "../_shared/agents/protocol.ts";
 import { type AgentConfig, parseAgentRows } from "../_shared/agents/registry.ts";
-import { scopeKey } from "../_shared/agents/scope.ts";
+import { AGENT_SCOPES, scopeKey } from "../_shared/agents/scope.ts";
 import { type AgentSignal, isCacheHit, type Signals } from "../_shared/agents/signal.ts";
 import type { Config } from "../_shared/config.ts";
 import { asUser, jsonb, type Sql, type Tx, type UserClaims } from "../_shared/db.ts";
@@ -34,6 +42,7 @@ export interface RunDayInput {
   traceId: string;
   /** Called as each agent settles (SSE progress). */
   onAgentSettled?: (signal: AgentSignal) => void;
+  /** Cancels the agent calls (not the write of what they returned). */
   signal?: AbortSignal;
 }
 
@@ -45,6 +54,14 @@ export interface RunDayResult {
   ran: boolean;
 }
 
+/** A claim outlives the slowest possible run by this much before others may take it over. */
+const CLAIM_GRACE_MS = 10_000;
+/** How often a waiting request looks for the claimed run's session: starts fast, backs off. */
+const WAIT_POLL_FIRST_MS = 25;
+const WAIT_POLL_MAX_MS = 250;
+/** Load → wait → load cycles before giving up on a day whose runs keep failing. */
+const MAX_CLAIM_ROUNDS = 5;
+
 interface History {
   completed_sessions: number;
   last_confidence: number | null;
@@ -55,83 +72,6 @@ interface History {
   last_planned_minutes: number | null;
 }
 
-interface RunContext {
-  intent: IntentRow;
-  agents: AgentConfig[];
-  settings: Settings;
-  history: History;
-  cache: Map<AgentConfig["name"], CacheEntry>;
-}
-
-/** What the first transaction found: no intent, a session to return as is, or a run to do. */
-type Loaded =
-  | { kind: "no_intent" }
-  | { kind: "existing"; session: SessionRow }
-  | { kind: "run"; context: RunContext };
-
-async function load(
-  tx: Tx,
-  userId: string,
-  body: DayRunBody,
-  edgeBaseUrl: string,
-): Promise<Loaded> {
-  const [intent] = await tx<IntentRow[]>`
-    select * from wisely.intents where user_id = ${userId} and active
-  `;
-  if (!intent) return { kind: "no_intent" };
-  if (!body.force_refresh) {
-    const [existing] = await tx<SessionRow[]>`
-      select * from wisely.sessions
-      where intent_id = ${intent.id} and week = ${body.week} and day = ${body.day}
-    `;
-    if (existing) return { kind: "existing", session: existing };
-  }
-  const agents = parseAgentRows(await tx`select * from wisely.agents`, edgeBaseUrl);
-  const settings = await loadSettings(tx);
-  const [history] = await tx<History[]>`
-    select
-      (select count(*)::int from wisely.completions c
-        join wisely.sessions s on s.id = c.session_id
-        where s.intent_id = ${intent.id}) as completed_sessions,
-      last.confidence as last_confidence,
-      last.completion_time_min as last_completion_time_min,
-      last.next_day_hint as last_hint,
-      last.week as last_week,
-      last.day as last_day,
-      last.total_minutes as last_planned_minutes
-    from (select 1) one
-    left join lateral (
-      select c.confidence, c.completion_time_min, c.next_day_hint, s.week, s.day, s.total_minutes
-      from wisely.completions c join wisely.sessions s on s.id = c.session_id
-      where s.intent_id = ${intent.id}
-        and (s.week, s.day) < (${body.week}::int, ${body.day}::int)
-      order by s.week desc, s.day desc
-      limit 1
-    ) last on true
-  `;
-  const keys = new Map(
-    agents.map((agent) => [agent.name, scopeKey(agent.scope, intent.id, body.week, body.day)]),
-  );
-  const rows = await tx<CacheRow[]>`
-    select agent, scope_key, etag, payload, fetched_at, validated_at
-    from wisely.agent_cache where user_id = ${userId} and scope_key = any(${[...keys.values()]})
-  `;
-  const cache = new Map<AgentConfig["name"], CacheEntry>();
-  for (const row of rows) {
-    const agent = agents.find((a) => a.name === row.agent);
-    if (!agent || keys.get(agent.name) !== row.scope_key) continue;
-    cache.set(agent.name, {
-      agent: agent.name,
-      scopeKey: row.scope_key,
-      etag: row.etag,
-      payload: row.payload,
-      fetchedAt: row.fetched_at,
-      validatedAt: row.validated_at,
-    });
-  }
-  return { kind: "run", context: { intent, agents, settings, history, cache } };
-}
-
 interface CacheRow {
   agent: string;
   scope_key: string;
@@ -139,6 +79,168 @@ interface CacheRow {
   payload: unknown;
   fetched_at: Date;
   validated_at: Date;
+}
+
+interface RunContext {
+  intent: IntentRow;
+  claimId: string;
+  agents: AgentConfig[];
+  settings: Settings;
+  history: History;
+  cache: Map<AgentConfig["name"], CacheEntry>;
+}
+
+/** What the first transaction found. */
+type Loaded =
+  | { kind: "no_intent" }
+  | { kind: "existing"; session: SessionRow }
+  | { kind: "busy"; intentId: string; expiresAt: Date }
+  | { kind: "run"; context: RunContext };
+
+function sessionQuery(tx: Tx, userId: string, body: DayRunBody) {
+  return tx<SessionRow[]>`
+    select s.* from wisely.sessions s
+    join wisely.intents i on i.id = s.intent_id
+    where i.user_id = ${userId} and i.active and s.week = ${body.week} and s.day = ${body.day}
+  `;
+}
+
+async function load(
+  tx: Tx,
+  userId: string,
+  body: DayRunBody,
+  edgeBaseUrl: string,
+): Promise<Loaded> {
+  const [[intent], [existing]] = await Promise.all([
+    tx<IntentRow[]>`select * from wisely.intents where user_id = ${userId} and active`,
+    sessionQuery(tx, userId, body),
+  ]);
+  if (!intent) return { kind: "no_intent" };
+  if (existing && !body.force_refresh) return { kind: "existing", session: existing };
+
+  // The claim lasts twice the run's deadline plus a grace period: long enough for any run
+  // that is still alive, short enough that a crashed one does not block the day for long.
+  const deadlineKey = body.research ? "run.research_deadline_ms" : "run.deadline_ms";
+  const deadlineDefault = body.research ? 30_000 : 12_000;
+  const scopeKeys = AGENT_SCOPES.map((scope) => scopeKey(scope, intent.id, body.week, body.day));
+  // Pipelined: the claim, a second look at the session, and everything a run needs. Each
+  // statement sees what committed before it started, so the second look catches a run that
+  // finished between the first look and the claim.
+  const [[claim], [finished], agentRows, settings, [history], cacheRows] = await Promise.all([
+    tx<{ claim_id: string | null; expires_at: Date }[]>`
+      with taken as (
+        insert into wisely.run_claims as c (intent_id, week, day, user_id, expires_at)
+        values (${intent.id}, ${body.week}, ${body.day}, ${userId}, now() + make_interval(
+          secs => (2 * coalesce(
+            (select value::numeric from wisely.settings
+              where key = ${deadlineKey} and jsonb_typeof(value) = 'number'),
+            ${deadlineDefault}) + ${CLAIM_GRACE_MS}) / 1000.0))
+        on conflict (intent_id, week, day) do update set
+          claim_id = gen_random_uuid(), claimed_at = now(), expires_at = excluded.expires_at
+          where c.expires_at < now()
+        returning claim_id, expires_at
+      )
+      select claim_id, expires_at from taken
+      union all
+      select null, expires_at from wisely.run_claims
+      where intent_id = ${intent.id} and week = ${body.week} and day = ${body.day}
+        and not exists (select 1 from taken)
+    `,
+    sessionQuery(tx, userId, body),
+    tx`select * from wisely.agents order by sort_order, name`,
+    loadSettings(tx),
+    tx<History[]>`
+      select
+        (select count(*)::int from wisely.completions c
+          join wisely.sessions s on s.id = c.session_id
+          where s.intent_id = ${intent.id}) as completed_sessions,
+        last.confidence as last_confidence,
+        last.completion_time_min as last_completion_time_min,
+        last.next_day_hint as last_hint,
+        last.week as last_week,
+        last.day as last_day,
+        last.total_minutes as last_planned_minutes
+      from (select 1) one
+      left join lateral (
+        select c.confidence, c.completion_time_min, c.next_day_hint, s.week, s.day,
+          s.total_minutes
+        from wisely.completions c join wisely.sessions s on s.id = c.session_id
+        where s.intent_id = ${intent.id}
+          and (s.week, s.day) < (${body.week}::int, ${body.day}::int)
+        order by s.week desc, s.day desc
+        limit 1
+      ) last on true
+    `,
+    tx<CacheRow[]>`
+      select agent, scope_key, etag, payload, fetched_at, validated_at
+      from wisely.agent_cache
+      where user_id = ${userId} and scope_key = any(${scopeKeys})
+    `,
+  ]);
+
+  if (!claim?.claim_id) {
+    return { kind: "busy", intentId: intent.id, expiresAt: claim?.expires_at ?? new Date() };
+  }
+  if (finished && !body.force_refresh) {
+    await releaseClaim(tx, intent.id, body, claim.claim_id);
+    return { kind: "existing", session: finished };
+  }
+
+  const agents = parseAgentRows(agentRows, edgeBaseUrl);
+  const cache = new Map<AgentConfig["name"], CacheEntry>();
+  for (const agent of agents) {
+    const key = scopeKey(agent.scope, intent.id, body.week, body.day);
+    const row = cacheRows.find((r) => r.agent === agent.name && r.scope_key === key);
+    if (!row) continue;
+    cache.set(agent.name, {
+      agent: agent.name,
+      scopeKey: key,
+      etag: row.etag,
+      payload: row.payload,
+      fetchedAt: row.fetched_at,
+      validatedAt: row.validated_at,
+    });
+  }
+  return {
+    kind: "run",
+    context: { intent, claimId: claim.claim_id, agents, settings, history, cache },
+  };
+}
+
+function releaseClaim(tx: Tx, intentId: string, body: DayRunBody, claimId: string) {
+  return tx`
+    delete from wisely.run_claims
+    where intent_id = ${intentId} and week = ${body.week} and day = ${body.day}
+      and claim_id = ${claimId}
+  `;
+}
+
+/**
+ * Waits while another request runs the day: returns its session once the claim is released,
+ * or null when the claim expired or vanished without a session (the caller then tries again).
+ */
+async function waitForClaimedRun(
+  sql: Sql,
+  input: RunDayInput,
+  intentId: string,
+  expiresAt: Date,
+): Promise<SessionRow | null> {
+  let delay = WAIT_POLL_FIRST_MS;
+  while (Date.now() < expiresAt.getTime()) {
+    await sleep(delay);
+    delay = Math.min(delay * 2, WAIT_POLL_MAX_MS);
+    const [claim, session] = await asUser(sql, input.claims, (tx) =>
+      Promise.all([
+        tx`
+          select 1 from wisely.run_claims
+          where intent_id = ${intentId} and week = ${input.body.week}
+            and day = ${input.body.day} and expires_at > now()
+        `,
+        sessionQuery(tx, input.userId, input.body),
+      ]));
+    if (claim.length === 0) return session[0] ?? null;
+  }
+  return null;
 }
 
 function previousCompletion(history: History): PreviousCompletion | null {
@@ -171,35 +273,31 @@ function signalQuality(signals: Signals) {
   return quality;
 }
 
-async function applyCacheWrites(tx: Tx, userId: string, writes: CacheWrite[]) {
-  for (const write of writes) {
-    if (write.kind === "store") {
-      await tx`
-        insert into wisely.agent_cache
-          (user_id, agent, scope_key, etag, payload, fetched_at, validated_at)
-        values (${userId}, ${write.agent}, ${write.scopeKey}, ${write.etag},
-          ${jsonb(tx, write.payload)}, now(), now())
-        on conflict (user_id, agent, scope_key) do update set
-          etag = excluded.etag, payload = excluded.payload,
-          fetched_at = excluded.fetched_at, validated_at = excluded.validated_at
-      `;
-    } else {
-      await tx`
-        update wisely.agent_cache set validated_at = now(), etag = coalesce(${write.etag}, etag)
-        where user_id = ${userId} and agent = ${write.agent} and scope_key = ${write.scopeKey}
-      `;
-    }
+function cacheWriteQuery(tx: Tx, userId: string, write: CacheWrite) {
+  if (write.kind === "store") {
+    return tx`
+      insert into wisely.agent_cache
+        (user_id, agent, scope_key, etag, payload, fetched_at, validated_at)
+      values (${userId}, ${write.agent}, ${write.scopeKey}, ${write.etag},
+        ${jsonb(tx, write.payload)}, now(), now())
+      on conflict (user_id, agent, scope_key) do update set
+        etag = excluded.etag, payload = excluded.payload,
+        fetched_at = excluded.fetched_at, validated_at = excluded.validated_at
+    `;
   }
+  return tx`
+    update wisely.agent_cache set validated_at = now(), etag = coalesce(${write.etag}, etag)
+    where user_id = ${userId} and agent = ${write.agent} and scope_key = ${write.scopeKey}
+  `;
 }
 
-async function recordCalls(
+function recordCalls(
   tx: Tx,
   userId: string,
-  sessionId: string | null,
+  sessionId: string,
   traceId: string,
   calls: CallRecord[],
 ) {
-  if (calls.length === 0) return;
   const rows = calls.map((call) => ({
     user_id: userId,
     session_id: sessionId,
@@ -211,134 +309,152 @@ async function recordCalls(
     latency_ms: Math.max(0, Math.round(call.latencyMs)),
     trace_id: traceId,
   }));
-  await tx`insert into wisely.agent_calls ${tx(rows)}`;
+  return rows.length === 0 ? Promise.resolve() : tx`insert into wisely.agent_calls ${tx(rows)}`;
 }
 
-/** Runs (or returns) the day's session for the user's active intent. */
-export async function runDay(deps: RunDayDeps, input: RunDayInput): Promise<RunDayResult> {
+/** Calls the agents, composes the plan and stores everything; the claim is released either way. */
+async function execute(
+  deps: RunDayDeps,
+  input: RunDayInput,
+  context: RunContext,
+): Promise<RunDayResult> {
   const { sql, config } = deps;
   const { userId, claims, body } = input;
-  const loaded = await asUser(sql, claims, (tx) => load(tx, userId, body, config.edgeBaseUrl));
-  if (loaded.kind === "no_intent") throw noActiveIntent();
-  if (loaded.kind === "existing") {
-    return { session: sessionView(loaded.session), created: false, ran: false };
-  }
-  const { context } = loaded;
-
   const { intent, history, settings } = context;
-  const request: AgentRequest = {
-    user_id: userId,
-    intent: {
-      id: intent.id,
-      topic: intent.topic,
-      depth: intent.depth,
-      end_goal: intent.end_goal,
-      time_per_day_min: intent.time_per_day_min,
-      user_tz: intent.user_tz,
-    },
-    week: body.week,
-    day: body.day,
-    research: body.research,
-    history: {
-      completed_sessions: history.completed_sessions,
-      last_confidence: history.last_confidence,
-      last_completion_time_min: history.last_completion_time_min,
-      last_hint: history.last_hint,
-    },
-  };
-  const fan = await fanOut({
-    request,
-    agents: context.agents.filter((agent) => agent.enabled),
-    cache: context.cache,
-    forceRefresh: body.force_refresh,
-    deadlineMs: body.research ? settings.researchDeadlineMs : settings.deadlineMs,
-    attemptTimeoutMs: settings.attemptTimeoutMs,
-    staleFactor: settings.staleFactor,
-    serviceJwt: config.edgeServiceJwt,
-    traceId: input.traceId,
-    fetch: deps.fetch,
-    signal: input.signal,
-    onSettle: input.onAgentSettled,
-  });
+  try {
+    const request: AgentRequest = {
+      user_id: userId,
+      intent: {
+        id: intent.id,
+        topic: intent.topic,
+        depth: intent.depth,
+        end_goal: intent.end_goal,
+        time_per_day_min: intent.time_per_day_min,
+        user_tz: intent.user_tz,
+      },
+      week: body.week,
+      day: body.day,
+      research: body.research,
+      history: {
+        completed_sessions: history.completed_sessions,
+        last_confidence: history.last_confidence,
+        last_completion_time_min: history.last_completion_time_min,
+        last_hint: history.last_hint,
+      },
+    };
+    const fan = await fanOut({
+      request,
+      agents: context.agents.filter((agent) => agent.enabled),
+      cache: context.cache,
+      forceRefresh: body.force_refresh,
+      deadlineMs: body.research ? settings.researchDeadlineMs : settings.deadlineMs,
+      attemptTimeoutMs: settings.attemptTimeoutMs,
+      staleFactor: settings.staleFactor,
+      serviceJwt: config.edgeServiceJwt,
+      traceId: input.traceId,
+      fetch: deps.fetch,
+      signal: input.signal,
+      onSettle: input.onAgentSettled,
+    });
 
-  const composed = composePlan({
-    intent: {
-      topic: intent.topic,
-      depth: intent.depth,
-      end_goal: intent.end_goal,
-      time_per_day_min: intent.time_per_day_min,
-    },
-    week: body.week,
-    day: body.day,
-    signals: fan.signals,
-    previous: previousCompletion(history),
-  });
-  const settled = Object.values(fan.signals).filter((s) => s !== undefined);
-  const cacheHits = settled.filter(isCacheHit).length;
-  const plan = {
-    plan_md: composed.plan_md,
-    plan_summary: composed.summary,
-    plan: composed.plan,
-    total_minutes: composed.plan.total_minutes,
-    degraded_mode: settled.some((signal) => !signal.available),
-    cache_hits: cacheHits,
-    cache_misses: settled.length - cacheHits,
-    signal_quality: signalQuality(fan.signals),
-  };
+    const composed = composePlan({
+      intent: {
+        topic: intent.topic,
+        depth: intent.depth,
+        end_goal: intent.end_goal,
+        time_per_day_min: intent.time_per_day_min,
+      },
+      week: body.week,
+      day: body.day,
+      signals: fan.signals,
+      previous: previousCompletion(history),
+    });
+    const settled = Object.values(fan.signals).filter((s) => s !== undefined);
+    const cacheHits = settled.filter(isCacheHit).length;
+    const cacheMisses = settled.length - cacheHits;
+    const degraded = settled.some((signal) => !signal.available);
+    const quality = signalQuality(fan.signals);
 
-  return await asUser(sql, claims, async (tx) => {
-    await applyCacheWrites(tx, userId, fan.cacheWrites);
-    const [inserted] = await tx<SessionRow[]>`
-      insert into wisely.sessions (user_id, intent_id, week, day, revision, plan_md,
-        plan_summary, plan, total_minutes, degraded_mode, cache_hits, cache_misses, signal_quality)
-      values (${userId}, ${intent.id}, ${body.week}, ${body.day}, 1, ${plan.plan_md},
-        ${jsonb(tx, plan.plan_summary)}, ${jsonb(tx, plan.plan)},
-        ${plan.total_minutes}, ${plan.degraded_mode}, ${plan.cache_hits}, ${plan.cache_misses},
-        ${jsonb(tx, plan.signal_quality)})
-      on conflict (intent_id, week, day) do nothing
-      returning *
-    `;
-    let session = inserted;
-    if (!session) {
-      if (!body.force_refresh) {
-        // Another request created it while we were asking the agents: theirs stands.
-        const [winner] = await tx<SessionRow[]>`
-          select * from wisely.sessions
-          where intent_id = ${intent.id} and week = ${body.week} and day = ${body.day}
-        `;
-        await recordCalls(tx, userId, winner.id, input.traceId, fan.calls);
-        return { session: sessionView(winner), created: false, ran: true };
-      }
-      [session] = await tx<SessionRow[]>`
-        update wisely.sessions set revision = revision + 1, plan_md = ${plan.plan_md},
-          plan_summary = ${jsonb(tx, plan.plan_summary)},
-          plan = ${jsonb(tx, plan.plan)}, total_minutes = ${plan.total_minutes},
-          degraded_mode = ${plan.degraded_mode}, cache_hits = ${plan.cache_hits},
-          cache_misses = ${plan.cache_misses},
-          signal_quality = ${jsonb(tx, plan.signal_quality)}, updated_at = now()
-        where intent_id = ${intent.id} and week = ${body.week} and day = ${body.day}
+    return await asUser(sql, claims, async (tx) => {
+      const cacheWrites = fan.cacheWrites.map((write) =>
+        cacheWriteQuery(tx, userId, write).execute()
+      );
+      // A session that exists already (force_refresh) gets the next revision.
+      const [session] = await tx<SessionRow[]>`
+        insert into wisely.sessions as s (id, user_id, intent_id, week, day, revision, plan_md,
+          plan_summary, plan, total_minutes, degraded_mode, cache_hits, cache_misses,
+          signal_quality)
+        values (${crypto.randomUUID()}, ${userId}, ${intent.id}, ${body.week}, ${body.day}, 1,
+          ${composed.plan_md}, ${jsonb(tx, composed.summary)}, ${jsonb(tx, composed.plan)},
+          ${composed.plan.total_minutes}, ${degraded}, ${cacheHits}, ${cacheMisses},
+          ${jsonb(tx, quality)})
+        on conflict (intent_id, week, day) do update set
+          revision = s.revision + 1, plan_md = excluded.plan_md,
+          plan_summary = excluded.plan_summary, plan = excluded.plan,
+          total_minutes = excluded.total_minutes, degraded_mode = excluded.degraded_mode,
+          cache_hits = excluded.cache_hits, cache_misses = excluded.cache_misses,
+          signal_quality = excluded.signal_quality, updated_at = now()
         returning *
       `;
-    }
-    await tx`
-      insert into wisely.plan_revisions (session_id, user_id, revision, plan_md, plan_summary,
-        plan, degraded_mode, cache_hits, cache_misses, signal_quality)
-      values (${session.id}, ${userId}, ${session.revision}, ${session.plan_md},
-        ${jsonb(tx, session.plan_summary)}, ${jsonb(tx, session.plan)},
-        ${session.degraded_mode}, ${session.cache_hits}, ${session.cache_misses},
-        ${jsonb(tx, session.signal_quality)})
-    `;
-    await recordCalls(tx, userId, session.id, input.traceId, fan.calls);
-    await recordEvent(tx, userId, "instructor_plan_created", {
-      session_id: session.id,
-      intent_id: intent.id,
-      week: session.week,
-      day: session.day,
-      revision: session.revision,
-      degraded_mode: session.degraded_mode,
-      cache_hits: session.cache_hits,
-      cache_misses: session.cache_misses,
+      await Promise.all([
+        ...cacheWrites,
+        tx`
+          insert into wisely.plan_revisions (session_id, user_id, revision, plan_md, plan_summary,
+            plan, degraded_mode, cache_hits, cache_misses, signal_quality)
+          values (${session.id}, ${userId}, ${session.revision}, ${session.plan_md},
+            ${jsonb(tx, session.plan_summary)}, ${jsonb(tx, session.plan)},
+            ${session.degraded_mode}, ${session.cache_hits}, ${session.cache_misses},
+            ${jsonb(tx, session.signal_quality)})
+        `,
+        recordCalls(tx, userId, session.id, input.traceId, fan.calls),
+        recordEvent(tx, userId, "instructor_plan_created", {
+          session_id: session.id,
+          intent_id: intent.id,
+          week: session.week,
+          day: session.day,
+          revision: session.revision,
+          degraded_mode: session.degraded_mode,
+          cache_hits: session.cache_hits,
+          cache_misses: session.cache_misses,
+        }),
+        releaseClaim(tx, intent.id, body, context.claimId),
+      ]);
+      return { session: sessionView(session), created: session.revision === 1, ran: true };
     });
-    return { session: sessionView(session), created: session.revision === 1, ran: true };
-  });
+  } catch (error) {
+    // Let waiting requests take over now rather than when the claim expires.
+    await asUser(sql, claims, (tx) => releaseClaim(tx, intent.id, body, context.claimId))
+      .catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Runs the day's session for the user's active intent, or returns it when it exists (or when a
+ * concurrent identical request creates it).
+ */
+export async function runDay(deps: RunDayDeps, input: RunDayInput): Promise<RunDayResult> {
+  const { sql, config } = deps;
+  for (let round = 1;; round++) {
+    const loaded = await asUser(
+      sql,
+      input.claims,
+      (tx) => load(tx, input.userId, input.body, config.edgeBaseUrl),
+    );
+    switch (loaded.kind) {
+      case "no_intent":
+        throw noActiveIntent();
+      case "existing":
+        return { session: sessionView(loaded.session), created: false, ran: false };
+      case "run":
+        return await execute(deps, input, loaded.context);
+      case "busy": {
+        const session = await waitForClaimedRun(sql, input, loaded.intentId, loaded.expiresAt);
+        if (session) return { session: sessionView(session), created: false, ran: false };
+        if (round >= MAX_CLAIM_ROUNDS) {
+          throw new Error("day.run: the claimed run ended without a session, repeatedly");
+        }
+      }
+    }
+  }
 }

@@ -1,26 +1,102 @@
-/** `POST day.run` (spec 5.4): the day's plan, created once per (intent, week, day). */
-import type { Route } from "../../_shared/http/app.ts";
+/**
+ * `POST day.run` (spec 5.4): the day's plan, created once per (intent, week, day).
+ *
+ * With `Accept: text/event-stream` the same run streams progress: one `agent` event per agent
+ * as it settles, then a `plan` event carrying the JSON body. Errors that happen before the
+ * first event (validation, no intent) are ordinary JSON error responses; a later failure is an
+ * `error` event. A client that disconnects does not cancel the run: the session is stored.
+ */
+import type { AgentSignal } from "../../_shared/agents/signal.ts";
+import { ApiError } from "../../_shared/errors.ts";
+import type { RequestContext, Route, UserPrincipal } from "../../_shared/http/app.ts";
 import { readJson } from "../../_shared/http/body.ts";
 import { json } from "../../_shared/http/respond.ts";
+import { createEventStream, wantsEventStream } from "../../_shared/http/sse.ts";
 import { DayRunBody } from "../../_shared/schemas.ts";
-import { runDay, type RunDayDeps } from "../run_day.ts";
+import { runDay, type RunDayDeps, type RunDayResult } from "../run_day.ts";
+
+function agentEvent(signal: AgentSignal) {
+  return {
+    agent: signal.agent,
+    source: signal.source,
+    available: signal.available,
+    fresh: signal.fresh,
+    latency_ms: Math.round(signal.latency_ms),
+  };
+}
+
+function logResult(ctx: RequestContext, result: RunDayResult) {
+  ctx.logFields.cache_hits = result.session.cache_hits;
+  ctx.logFields.cache_misses = result.session.cache_misses;
+  ctx.logFields.degraded_mode = result.session.degraded_mode;
+}
+
+async function stream(
+  deps: RunDayDeps,
+  ctx: RequestContext & { principal: UserPrincipal },
+  body: DayRunBody,
+): Promise<Response> {
+  const events = createEventStream();
+  const firstEvent = Promise.withResolvers<void>();
+
+  const run = runDay(deps, {
+    userId: ctx.principal.userId,
+    claims: ctx.principal.claims,
+    body,
+    traceId: ctx.trace.traceId,
+    onAgentSettled: (signal) => {
+      events.send("agent", agentEvent(signal));
+      firstEvent.resolve();
+    },
+  });
+
+  // Until something has been streamed, a failure can still be a normal error response.
+  const outcome = await Promise.race([
+    run.then((result) => ({ kind: "done" as const, result })),
+    firstEvent.promise.then(() => ({ kind: "streaming" as const })),
+  ]);
+  if (outcome.kind === "done") {
+    logResult(ctx, outcome.result);
+    events.send("plan", outcome.result.session);
+    events.close();
+    return events.response;
+  }
+
+  run.then(
+    (result) => {
+      logResult(ctx, result);
+      events.send("plan", result.session);
+    },
+    (error: unknown) => {
+      const apiError = error instanceof ApiError ? error : null;
+      ctx.log.error("day.run.stream_failed", {
+        trace_id: ctx.trace.traceId,
+        error_name: error instanceof Error ? error.name : typeof error,
+      });
+      events.send("error", {
+        error: apiError?.message ?? "Something went wrong on our side.",
+        code: apiError?.code ?? "INTERNAL",
+      });
+    },
+  ).finally(() => events.close());
+  return events.response;
+}
 
 export function dayRunRoute(deps: RunDayDeps): Route {
   return {
     method: "POST",
     path: "day.run",
     auth: "user",
-    async handle({ req, principal, trace, logFields }) {
-      const body = await readJson(req, DayRunBody);
+    async handle(ctx) {
+      const body = await readJson(ctx.req, DayRunBody);
+      if (wantsEventStream(ctx.req)) return await stream(deps, ctx, body);
       const result = await runDay(deps, {
-        userId: principal.userId,
-        claims: principal.claims,
+        userId: ctx.principal.userId,
+        claims: ctx.principal.claims,
         body,
-        traceId: trace.traceId,
+        traceId: ctx.trace.traceId,
       });
-      logFields.cache_hits = result.session.cache_hits;
-      logFields.cache_misses = result.session.cache_misses;
-      logFields.degraded_mode = result.session.degraded_mode;
+      logResult(ctx, result);
       return json(result.session, result.created ? 201 : 200);
     },
   };
