@@ -31,8 +31,24 @@ begin
 end
 $$;
 
-alter role anon set statement_timeout = '3s';
-alter role authenticated set statement_timeout = '8s';
+-- Role settings are cluster-wide: write them only when they differ, so concurrent bootstraps
+-- of several databases in one cluster do not collide on pg_db_role_setting.
+do $$
+declare
+  wanted record;
+begin
+  for wanted in select * from (values ('anon', '3s'), ('authenticated', '8s')) as t (role, timeout)
+  loop
+    if not exists (
+      select 1 from pg_db_role_setting s join pg_roles r on r.oid = s.setrole
+      where r.rolname = wanted.role and s.setdatabase = 0
+        and ('statement_timeout=' || wanted.timeout) = any (s.setconfig)
+    ) then
+      execute format('alter role %I set statement_timeout = %L', wanted.role, wanted.timeout);
+    end if;
+  end loop;
+end
+$$;
 
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;

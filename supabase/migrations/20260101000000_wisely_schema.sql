@@ -8,23 +8,16 @@ create schema if not exists wisely;
 revoke all on schema wisely from public;
 grant usage on schema wisely to authenticated, service_role;
 
--- A time zone is valid when Postgres can convert to it. Declared immutable so it can sit in a
--- CHECK constraint: the zone database only grows between Postgres releases.
-create or replace function wisely.is_time_zone(tz text) returns boolean
-language plpgsql immutable
-set search_path = ''
-as $$
-begin
-  if tz is null or tz = '' or length(tz) > 64 then
-    return false;
-  end if;
-  perform now() at time zone tz;
-  return exists (select 1 from pg_catalog.pg_timezone_names where name = tz);
-exception
-  when others then
-    return false;
-end;
-$$;
+-- The IANA zones this database knows, for `intents.user_tz`. A foreign key makes the check one
+-- index probe (scanning pg_timezone_names costs tens of milliseconds). Re-run the insert after
+-- a Postgres upgrade brings new zones.
+create table wisely.time_zones (
+  name text primary key
+);
+insert into wisely.time_zones (name)
+select name from pg_catalog.pg_timezone_names
+where name !~ '^(posix|right)/' and name <> 'localtime'
+on conflict do nothing;
 
 -- settings and agents: tunables, readable by signed-in users, changed by the service role ------
 create table wisely.settings (
@@ -78,7 +71,7 @@ create table wisely.intents (
   depth text not null check (depth in ('surface', 'informed', 'deep', 'expert')),
   end_goal text not null check (char_length(btrim(end_goal)) between 1 and 500),
   time_per_day_min integer not null check (time_per_day_min between 5 and 480),
-  user_tz text not null default 'UTC' check (wisely.is_time_zone(user_tz)),
+  user_tz text not null default 'UTC' references wisely.time_zones (name),
   plan_time time not null default '07:00',
   meta jsonb not null default '{}'::jsonb
     check (jsonb_typeof(meta) = 'object' and octet_length(meta::text) <= 8192),
@@ -216,6 +209,7 @@ create table wisely.idempotency_keys (
 create index idempotency_keys_expires on wisely.idempotency_keys (expires_at);
 
 -- Row-level security ------------------------------------------------------------------------
+alter table wisely.time_zones enable row level security;
 alter table wisely.settings enable row level security;
 alter table wisely.agents enable row level security;
 alter table wisely.intents enable row level security;
@@ -235,9 +229,10 @@ grant all on all tables in schema wisely to service_role;
 grant usage, select on all sequences in schema wisely to service_role;
 
 -- Configuration: signed-in users read it; only the service role changes it.
-grant select on wisely.settings, wisely.agents to authenticated;
+grant select on wisely.settings, wisely.agents, wisely.time_zones to authenticated;
 create policy settings_read on wisely.settings for select to authenticated using (true);
 create policy agents_read on wisely.agents for select to authenticated using (true);
+create policy time_zones_read on wisely.time_zones for select to authenticated using (true);
 
 -- User data: each user reads and writes only their own rows.
 grant select, insert, update, delete on
@@ -271,4 +266,3 @@ create policy events_read_own on wisely.events for select to authenticated
 create policy events_insert_own on wisely.events for insert to authenticated
   with check (user_id = (select auth.uid()));
 
-grant execute on function wisely.is_time_zone(text) to authenticated, service_role;

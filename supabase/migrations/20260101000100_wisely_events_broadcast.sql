@@ -28,10 +28,11 @@ create trigger events_broadcast
   after insert on wisely.events
   for each row execute function wisely.broadcast_event();
 
--- A signed-in user may join (read) only their own private topic.
+-- A signed-in user may join (read) only their own private topic, and read only its rows.
 create policy wisely_events_own_topic_read on realtime.messages
   for select to authenticated
   using (
     extension = 'broadcast'
     and (select realtime.topic()) = 'wisely.events:' || (select auth.uid())::text
+    and topic = (select realtime.topic())
   );

@@ -18,6 +18,7 @@ const USER_TABLES = [
   "events",
   "rate_limits",
   "idempotency_keys",
+  "run_claims",
 ] as const;
 type UserTable = (typeof USER_TABLES)[number];
 
@@ -96,6 +97,11 @@ function insertRow(
         insert into wisely.idempotency_keys (user_id, key, route, request_hash)
         values (${owner.user}, 'key-2', 'day.run', ${HASH})
       `;
+    case "run_claims":
+      return tx`
+        insert into wisely.run_claims (intent_id, week, day, user_id, expires_at)
+        values (${owner.intent}, 9, 7, ${owner.user}, now() + interval '1 minute')
+      `;
   }
 }
 
@@ -143,6 +149,10 @@ async function seedUser(sql: postgres.Sql): Promise<Owned> {
   await sql`
     insert into wisely.idempotency_keys (user_id, key, route, request_hash)
     values (${user}, 'key-1', 'day.run', ${HASH})
+  `;
+  await sql`
+    insert into wisely.run_claims (intent_id, week, day, user_id, expires_at)
+    values (${intent.id}, 1, 3, ${user}, now() + interval '1 minute')
   `;
   return { user, intent: intent.id, session, openSession };
 }
@@ -271,6 +281,25 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
         );
       },
     );
+
+    await t.step("time_zones: readable by authenticated, not writable; anon nothing", async () => {
+      const [{ n }] = await asRole(
+        sql,
+        "authenticated",
+        a.user,
+        (tx) => tx`select count(*)::int as n from wisely.time_zones`,
+      );
+      assert.ok(n > 300);
+      await assert.rejects(
+        asRole(sql, "authenticated", a.user, (tx) =>
+          tx`insert into wisely.time_zones (name) values ('Mars/Base')`),
+        hasCode("42501"),
+      );
+      await assert.rejects(
+        asRole(sql, "anon", null, (tx) => tx`select 1 from wisely.time_zones`),
+        hasCode("42501"),
+      );
+    });
 
     for (const name of ["settings", "agents"]) {
       await t.step(`${name}: readable by authenticated, not writable`, async () => {

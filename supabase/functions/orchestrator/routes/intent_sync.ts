@@ -73,7 +73,7 @@ export function intentSyncRoute(sql: Sql): Route {
 /** Constraint failures the request schema cannot see ahead (e.g. a zone Postgres lacks). */
 function mapIntentError(error: unknown): unknown {
   const state = sqlState(error);
-  if (state === "23514" && constraintName(error) === "intents_user_tz_check") {
+  if (state === "23503" && constraintName(error) === "intents_user_tz_fkey") {
     return invalidRequest("The request body is not valid.", [
       { path: ["user_tz"], message: "This time zone is not known to the database." },
     ]);
