@@ -22,12 +22,49 @@ async function seedDemoUser(sql: postgres.Sql): Promise<void> {
   `;
 }
 
+/** How often the local stand-in for Supabase Cron calls day.tick (spec 8: every minute). */
+const LOCAL_TICK_INTERVAL_MS = 60_000;
+
 /**
- * The hook where the local stand-in for Supabase Cron (spec 8: `day.tick` every minute) starts.
- * It schedules nothing yet; the returned function stops whatever it started.
+ * The local stand-in for Supabase Cron: POSTs day.tick with the service role every minute, as
+ * the pg_cron job does every ten minutes on a hosted project. Returns a function that stops it.
  */
-function startLocalScheduler(_stack: Stack, _serviceToken: string): () => void {
-  return () => {};
+function startLocalScheduler(stack: Stack, serviceToken: string): () => void {
+  let running: Promise<void> | null = null;
+  const tick = () => {
+    if (running) return; // A slow tick is never overlapped by the next one.
+    running = (async () => {
+      try {
+        const response = await fetch(`${stack.functionsUrl}/orchestrator/day.tick`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${serviceToken}`, "content-type": "application/json" },
+          body: "{}",
+        });
+        const body = await response.json();
+        if (!response.ok || body.due > 0) {
+          console.log(
+            JSON.stringify({
+              level: "info",
+              event: "local_cron.day_tick",
+              status: response.status,
+              due: body.due,
+              generated: body.generated,
+              retried: body.retried,
+              failed: body.failed,
+            }),
+          );
+        }
+      } catch (error) {
+        console.error(
+          `local cron: day.tick failed: ${error instanceof Error ? error.message : error}`,
+        );
+      } finally {
+        running = null;
+      }
+    })();
+  };
+  const timer = setInterval(tick, LOCAL_TICK_INTERVAL_MS);
+  return () => clearInterval(timer);
 }
 
 function curlExamples(): string {

@@ -1,0 +1,142 @@
+/**
+ * `GET sessions?limit=&cursor=` (spec 5.7): the user's sessions newest first, with their
+ * completion, by keyset pagination. The cursor is opaque to clients: the last row's creation
+ * time (to the microsecond, so rows in one millisecond are not skipped) and id.
+ * `Accept: text/csv` returns the same page as RFC 4180 CSV, the next cursor in `X-Next-Cursor`.
+ */
+import { z } from "zod";
+import { asUser, type Sql } from "../../_shared/db.ts";
+import { invalidRequest } from "../../_shared/errors.ts";
+import type { Route } from "../../_shared/http/app.ts";
+import { readQuery } from "../../_shared/http/body.ts";
+import { toCsv } from "../../_shared/http/csv.ts";
+import { json } from "../../_shared/http/respond.ts";
+
+const SessionsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+const CursorSchema = z.strictObject({
+  /** created_at as Postgres prints it in UTC with microseconds. */
+  c: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
+  i: z.uuid(),
+});
+type Cursor = z.infer<typeof CursorSchema>;
+
+function encodeCursor(cursor: Cursor): string {
+  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const padded = text.replaceAll("-", "+").replaceAll("_", "/");
+    const parsed = CursorSchema.safeParse(JSON.parse(atob(padded)));
+    if (parsed.success) return parsed.data;
+  } catch {
+    // Falls through to the 400 below.
+  }
+  throw invalidRequest("The query string is not valid.", [
+    { path: ["cursor"], message: "Not a cursor this API returned." },
+  ]);
+}
+
+interface SessionListRow {
+  id: string;
+  intent_id: string;
+  week: number;
+  day: number;
+  revision: number;
+  plan_title: string | null;
+  degraded_mode: boolean;
+  total_minutes: number;
+  created_at: Date;
+  created_key: string;
+  completion_time_min: number | null;
+  confidence: number | null;
+  notes: string | null;
+  completed_at: Date | null;
+}
+
+function view(row: SessionListRow) {
+  return {
+    session_id: row.id,
+    intent_id: row.intent_id,
+    week: row.week,
+    day: row.day,
+    revision: row.revision,
+    plan_title: row.plan_title,
+    degraded_mode: row.degraded_mode,
+    total_minutes: row.total_minutes,
+    created_at: row.created_at,
+    completion: row.completed_at === null ? null : {
+      completion_time_min: row.completion_time_min,
+      confidence: row.confidence,
+      notes: row.notes,
+      completed_at: row.completed_at,
+    },
+  };
+}
+
+const CSV_COLUMNS: {
+  name: string;
+  value: (row: SessionListRow) => string | number | boolean | null;
+  text?: boolean;
+}[] = [
+  { name: "session_id", value: (r) => r.id },
+  { name: "intent_id", value: (r) => r.intent_id },
+  { name: "week", value: (r) => r.week },
+  { name: "day", value: (r) => r.day },
+  { name: "revision", value: (r) => r.revision },
+  { name: "plan_title", value: (r) => r.plan_title, text: true },
+  { name: "degraded_mode", value: (r) => r.degraded_mode },
+  { name: "total_minutes", value: (r) => r.total_minutes },
+  { name: "created_at", value: (r) => r.created_at.toISOString() },
+  { name: "completion_time_min", value: (r) => r.completion_time_min },
+  { name: "confidence", value: (r) => r.confidence },
+  { name: "notes", value: (r) => r.notes, text: true },
+  { name: "completed_at", value: (r) => r.completed_at?.toISOString() ?? null },
+];
+
+export function sessionsRoute(sql: Sql): Route {
+  return {
+    method: "GET",
+    path: "sessions",
+    auth: "user",
+    async handle({ req, url, principal }) {
+      const query = readQuery(url, SessionsQuery);
+      const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+      const rows = await asUser(sql, principal.claims, (tx) =>
+        tx<SessionListRow[]>`
+          select s.id, s.intent_id, s.week, s.day, s.revision,
+            s.plan_summary ->> 'title' as plan_title, s.degraded_mode, s.total_minutes,
+            s.created_at,
+            to_char(s.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+              as created_key,
+            c.completion_time_min, c.confidence, c.notes, c.completed_at
+          from wisely.sessions s
+          left join wisely.completions c on c.session_id = s.id
+          where s.user_id = ${principal.userId}
+            ${
+          after === null
+            ? tx``
+            : tx`and (s.created_at, s.id) < (${after.c}::timestamptz, ${after.i}::uuid)`
+        }
+          order by s.created_at desc, s.id desc
+          limit ${query.limit + 1}
+        `);
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      const nextCursor = rows.length > query.limit && last
+        ? encodeCursor({ c: last.created_key, i: last.id })
+        : null;
+
+      if ((req.headers.get("accept") ?? "").toLowerCase().includes("text/csv")) {
+        const headers = new Headers({ "Content-Type": "text/csv; charset=utf-8; header=present" });
+        if (nextCursor) headers.set("X-Next-Cursor", nextCursor);
+        return new Response(toCsv(CSV_COLUMNS, page), { headers });
+      }
+      return json({ sessions: page.map(view), next_cursor: nextCursor });
+    },
+  };
+}
