@@ -5,6 +5,13 @@
 import assert from "node:assert/strict";
 import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import { mintUserJwt } from "../../dev/jwt.ts";
+import {
+  DayDoneResponse,
+  DayRunResponse,
+  ErrorResponse,
+  IntentResponse,
+  StatusResponse,
+} from "../../supabase/functions/_shared/responses.ts";
 import { startTestStack, testBackends } from "../support/stack.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -58,6 +65,7 @@ function assertError(
   code: string,
 ) {
   assert.equal(result.status, status, JSON.stringify(result.body));
+  ErrorResponse.parse(result.body);
   assert.equal(result.body.code, code);
   assert.equal(typeof result.body.error, "string");
   assert.equal(result.headers.get("access-control-allow-origin"), "*");
@@ -94,6 +102,7 @@ for (const backend of testBackends()) {
       await t.step("status with no intent: nulls and zeros", async () => {
         const { status, body } = await asAlice("GET", "status");
         assert.equal(status, 200);
+        StatusResponse.parse(body);
         assert.equal(body.user_id, alice);
         assert.equal(body.active_intent, null);
         assert.equal(body.latest_session, null);
@@ -114,6 +123,7 @@ for (const backend of testBackends()) {
       await t.step("intent.sync creates (201), same topic updates in place (200)", async () => {
         const created = await asAlice("POST", "intent.sync", INTENT);
         assert.equal(created.status, 201, JSON.stringify(created.body));
+        IntentResponse.parse(created.body);
         const body = created.body;
         assert.match(body.intent_id, UUID);
         assert.equal(body.active, true);
@@ -154,6 +164,7 @@ for (const backend of testBackends()) {
       await t.step("day.run creates the session (201) with the reference shape", async () => {
         const { status, body } = await asAlice("POST", "day.run", { week: 1, day: 1 });
         assert.equal(status, 201, JSON.stringify(body));
+        DayRunResponse.parse(body);
         assert.match(body.session_id, UUID);
         assert.match(body.plan_md, /^# Daily Learning Plan — Week 1, Day 1\n/);
         assert.match(body.plan_md, /## Today's Focus: /);

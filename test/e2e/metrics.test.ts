@@ -1,5 +1,6 @@
 /** `GET metrics`: service role only, JSON and Prometheus text, numbers that match the call log. */
 import assert from "node:assert/strict";
+import { MetricsResponse } from "../../supabase/functions/_shared/responses.ts";
 import { startTestStack, testBackends } from "../support/stack.ts";
 
 const INTENT = {
@@ -38,7 +39,13 @@ for (const backend of testBackends()) {
         const response = await call("metrics", serviceToken);
         assert.equal(response.status, 200);
         const body = await response.json();
+        MetricsResponse.parse(body);
         assert.equal(body.window_s, 3600);
+        assert.deepEqual(body.agents[0].isolate, {
+          breaker: "closed",
+          in_flight: 0,
+          retry_budget: 10,
+        });
         const byAgent = Object.fromEntries(
           body.agents.map((a: { agent: string }) => [a.agent, a]),
         );

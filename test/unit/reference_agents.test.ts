@@ -31,6 +31,10 @@ import {
   headerFaultPlan,
 } from "../../supabase/functions/_shared/agents/reference/faults.ts";
 import {
+  createScriptedFaultPlan,
+  MAX_STEPS,
+} from "../../supabase/functions/_shared/agents/reference/fault_plan.ts";
+import {
   createReferenceAgent,
   type ReferenceAgent,
 } from "../../supabase/functions/_shared/agents/reference/server.ts";
@@ -441,4 +445,266 @@ Deno.test("server: without JWT_SECRET every request is refused", async () => {
   } finally {
     console.warn = warn;
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Scripted fault plan and its control endpoint
+
+Deno.test("fault plan: steps for the next N calls, then always, then nothing", () => {
+  const plan = createScriptedFaultPlan();
+  assert.equal(plan.next(), null, "empty plan: no fault");
+  plan.set([
+    { fault: { status: 500 }, count: 2 },
+    { fault: { status: 429, retry_after: 1 } },
+    { fault: { latency_ms: 200 }, count: "always" },
+    { fault: { status: 418 }, count: 1 },
+  ]);
+  assert.deepEqual(plan.state().steps[1], { fault: { status: 429, retry_after: 1 }, count: 1 });
+  assert.deepEqual(plan.next(), { status: 500 });
+  assert.deepEqual(plan.state().steps[0], { fault: { status: 500 }, count: 1 });
+  assert.deepEqual(plan.next(), { status: 500 });
+  assert.deepEqual(plan.next(), { status: 429, retry_after: 1 }, "count defaults to 1");
+  for (let i = 0; i < 5; i++) assert.deepEqual(plan.next(), { latency_ms: 200 });
+  assert.deepEqual(plan.state().steps, [
+    { fault: { latency_ms: 200 }, count: "always" },
+    { fault: { status: 418 }, count: 1 },
+  ], "steps after an always step are never reached");
+  // A returned fault is a copy: changing it does not change the plan.
+  const fault = plan.next()!;
+  fault.latency_ms = 1;
+  assert.deepEqual(plan.next(), { latency_ms: 200 });
+  plan.clear();
+  assert.equal(plan.next(), null);
+  assert.deepEqual(plan.state(), { steps: [], calls: 0 });
+});
+
+Deno.test("fault plan: calls count, set and clear reset them, invalid steps change nothing", () => {
+  const plan = createScriptedFaultPlan();
+  plan.recordCall();
+  plan.recordCall();
+  assert.equal(plan.calls, 2);
+  plan.set([{ fault: { status: 503 }, count: 3 }]);
+  assert.equal(plan.calls, 0, "set resets the counter");
+  plan.recordCall();
+  assert.deepEqual(plan.state(), { steps: [{ fault: { status: 503 }, count: 3 }], calls: 1 });
+  for (
+    const bad of [
+      [{ fault: { status: 42 }, count: 1 }],
+      [{ fault: { status: 500 }, count: 0 }],
+      [{ fault: { status: 500 }, count: "forever" }],
+      [{ fault: { typo: true }, count: 1 }],
+      [{ fault: { status: 500 }, count: 1, extra: 1 }],
+      Array.from({ length: MAX_STEPS + 1 }, () => ({ fault: { status: 500 }, count: 1 })),
+    ]
+  ) {
+    // deno-lint-ignore no-explicit-any
+    assert.throws(() => plan.set(bad as any), JSON.stringify(bad).slice(0, 80));
+  }
+  assert.deepEqual(plan.state(), { steps: [{ fault: { status: 503 }, count: 3 }], calls: 1 });
+  plan.clear();
+  assert.equal(plan.calls, 0);
+});
+
+async function control(
+  agent: ReferenceAgent,
+  name: AgentName,
+  method: "GET" | "PUT" | "DELETE" | "POST",
+  options: { body?: unknown; token?: string | null } = {},
+) {
+  const { plain } = await configs();
+  const token = options.token === undefined ? plain.edgeServiceJwt : options.token;
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  return await agent.fetch(
+    new Request(`${URL_BASE}/agent-${name}/_faults`, {
+      method,
+      headers,
+      body: options.body === undefined
+        ? undefined
+        : typeof options.body === "string"
+        ? options.body
+        : JSON.stringify(options.body),
+    }),
+  );
+}
+
+Deno.test("control: PUT queues faults the next calls obey; GET shows steps and calls", async () => {
+  const agent = await agentFor("ta", true);
+  const put = await control(agent, "ta", "PUT", {
+    body: {
+      steps: [
+        { fault: { status: 500 }, count: 2 },
+        { fault: { status: 503, retry_after: "Wed, 21 Oct 2037 07:28:00 GMT" }, count: 1 },
+        { fault: { malformed: "json" }, count: 1 },
+        { fault: { malformed: "schema" }, count: 1 },
+      ],
+    },
+  });
+  assert.equal(put.status, 200);
+  assert.deepEqual(await put.json(), {
+    steps: [
+      { fault: { status: 500 }, count: 2 },
+      { fault: { status: 503, retry_after: "Wed, 21 Oct 2037 07:28:00 GMT" }, count: 1 },
+      { fault: { malformed: "json" }, count: 1 },
+      { fault: { malformed: "schema" }, count: 1 },
+    ],
+    calls: 0,
+  });
+
+  for (const expected of [500, 500]) {
+    const response = await call(agent, "ta");
+    assert.equal(response.status, expected);
+    assert.deepEqual((await response.json()).code, "INJECTED_FAULT");
+  }
+  const unavailable = await call(agent, "ta");
+  assert.equal(unavailable.status, 503);
+  assert.equal(unavailable.headers.get("Retry-After"), "Wed, 21 Oct 2037 07:28:00 GMT");
+  await unavailable.body?.cancel();
+  const notJson = await call(agent, "ta");
+  assert.equal(notJson.status, 200);
+  const notJsonText = await notJson.text();
+  assert.throws(() => JSON.parse(notJsonText));
+  const badSchema = await call(agent, "ta");
+  assert.equal(badSchema.status, 200);
+  assert.ok(!agentReplySchema("ta").safeParse(await badSchema.json()).success);
+
+  const midway = await control(agent, "ta", "GET");
+  assert.equal(midway.status, 200);
+  assert.deepEqual(await midway.json(), { steps: [], calls: 5 });
+  const healthy = await call(agent, "ta");
+  assert.equal(healthy.status, 200, "the plan ran out: the agent is healthy again");
+  assert.ok(agentReplySchema("ta").safeParse(await healthy.json()).success);
+  assert.equal(agent.faults.calls, 6);
+});
+
+Deno.test("control: always, DELETE clears and resets the counter", async () => {
+  const agent = await agentFor("clo", true);
+  await (await control(agent, "clo", "PUT", {
+    body: { steps: [{ fault: { status: 502 }, count: "always" }] },
+  })).body?.cancel();
+  for (let i = 0; i < 3; i++) {
+    const response = await call(agent, "clo");
+    assert.equal(response.status, 502);
+    await response.body?.cancel();
+  }
+  assert.deepEqual(await (await control(agent, "clo", "GET")).json(), {
+    steps: [{ fault: { status: 502 }, count: "always" }],
+    calls: 3,
+  });
+  const cleared = await control(agent, "clo", "DELETE");
+  assert.equal(cleared.status, 200);
+  assert.deepEqual(await cleared.json(), { steps: [], calls: 0 });
+  const response = await call(agent, "clo");
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  assert.deepEqual(await (await control(agent, "clo", "GET")).json(), { steps: [], calls: 1 });
+  // PUT also resets the counter.
+  const replaced = await control(agent, "clo", "PUT", { body: { steps: [] } });
+  assert.deepEqual(await replaced.json(), { steps: [], calls: 0 });
+});
+
+Deno.test("control: every attempt is counted, faulted, hung or refused by body", async () => {
+  const agent = await agentFor("socratic", true);
+  await (await control(agent, "socratic", "PUT", {
+    body: { steps: [{ fault: { hang: true }, count: 1 }, { fault: { latency_ms: 10 } }] },
+  })).body?.cancel();
+  const aborter = new AbortController();
+  const hung = call(agent, "socratic", { signal: aborter.signal });
+  setTimeout(() => aborter.abort(), 20);
+  assert.equal((await hung).status, 499, "the hang lasts until the client goes away");
+  const slow = await call(agent, "socratic");
+  assert.equal(slow.status, 200);
+  await slow.body?.cancel();
+  const badBody = await call(agent, "socratic", { body: "{nope" });
+  assert.equal(badBody.status, 400);
+  await badBody.body?.cancel();
+  // Not counted: refused before authentication, or not a protocol call.
+  const anonymous = await call(agent, "socratic", { token: null });
+  assert.equal(anonymous.status, 401);
+  await anonymous.body?.cancel();
+  await (await call(agent, "socratic", { method: "GET" })).body?.cancel();
+  assert.equal((await (await control(agent, "socratic", "GET")).json()).calls, 3);
+});
+
+Deno.test("control: the header fault wins and leaves the scripted step queued", async () => {
+  const agent = await agentFor("alex", true);
+  agent.faults.set([{ fault: { status: 500 }, count: 1 }]);
+  const header = await call(agent, "alex", {
+    headers: { "X-Wisely-Fault": JSON.stringify({ status: 429, retry_after: 2 }) },
+  });
+  assert.equal(header.status, 429);
+  assert.equal(header.headers.get("Retry-After"), "2");
+  await header.body?.cancel();
+  const scripted = await call(agent, "alex");
+  assert.equal(scripted.status, 500);
+  await scripted.body?.cancel();
+  assert.deepEqual(agent.faults.state(), { steps: [], calls: 2 });
+});
+
+Deno.test("control: service role only; invalid plans are 400 and change nothing", async () => {
+  const agent = await agentFor("ta", true);
+  agent.faults.set([{ fault: { status: 500 }, count: 4 }]);
+  for (const token of [null, await tokenWith({ role: "authenticated", sub: REQUEST.user_id })]) {
+    for (const method of ["GET", "PUT", "DELETE"] as const) {
+      const response = await control(agent, "ta", method, {
+        token,
+        body: method === "PUT" ? { steps: [] } : undefined,
+      });
+      assert.equal(
+        response.status,
+        401,
+        `${method} with ${token === null ? "no" : "a user"} token`,
+      );
+      assert.equal((await response.json()).code, "UNAUTHORIZED");
+    }
+  }
+  for (
+    const body of [
+      "{nope",
+      [],
+      {},
+      { steps: [{ fault: { status: 99 }, count: 1 }] },
+      { steps: [{ fault: { status: 500 }, count: -1 }] },
+      { steps: [{ fault: { status: 500 }, count: 1.5 }] },
+      { steps: [{ fault: { hang: "yes" } }] },
+      { steps: [], extra: true },
+    ]
+  ) {
+    const response = await control(agent, "ta", "PUT", { body });
+    assert.equal(response.status, 400, JSON.stringify(body));
+    const json = await response.json();
+    assert.deepEqual([json.ok, json.code], [false, "INVALID_REQUEST"]);
+  }
+  const post = await control(agent, "ta", "POST", { body: { steps: [] } });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get("Allow"), "GET, PUT, DELETE, OPTIONS");
+  await post.body?.cancel();
+  assert.deepEqual(agent.faults.state(), {
+    steps: [{ fault: { status: 500 }, count: 4 }],
+    calls: 0,
+  });
+});
+
+Deno.test("control: off means 404 and header ignored", async () => {
+  const agent = await agentFor("clo", false);
+  for (const method of ["GET", "PUT", "DELETE", "POST"] as const) {
+    const response = await control(agent, "clo", method, {
+      body: method === "PUT" || method === "POST"
+        ? { steps: [{ fault: { status: 500 }, count: "always" }] }
+        : undefined,
+    });
+    assert.equal(response.status, 404, method);
+    assert.equal((await response.json()).code, "NOT_FOUND");
+  }
+  const anonymous = await control(agent, "clo", "GET", { token: null });
+  assert.equal(anonymous.status, 404, "not even a 401 hints that the endpoint exists");
+  await anonymous.body?.cancel();
+  // Neither the header nor a scripted plan (set in process) has any effect.
+  agent.faults.set([{ fault: { status: 500 }, count: "always" }]);
+  const response = await call(agent, "clo", {
+    headers: { "X-Wisely-Fault": JSON.stringify({ status: 503, hang: true }) },
+  });
+  assert.equal(response.status, 200);
+  assert.ok(agentReplySchema("clo").safeParse(await response.json()).success);
+  assert.deepEqual(agent.faults.state().steps, [{ fault: { status: 500 }, count: "always" }]);
 });

@@ -22,6 +22,43 @@ import type { Logger } from "./log.ts";
 const ASYMMETRIC_ALGORITHMS = ["ES256", "RS256"];
 const UUID = z.uuid();
 const TOKEN_MAX_LENGTH = 8192;
+/** The audience Supabase Auth puts in every user access token. */
+export const USER_AUDIENCE = "authenticated";
+
+/** A JWS in compact serialisation: three base64url segments, no padding, a signature. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * True when `segment` is the one canonical base64url spelling of its bytes (RFC 7515 §2,
+ * RFC 4648 §3.5): no length that cannot occur, no non-zero bits after the last byte. Decoders
+ * accept the other spellings, which would make one signed token valid under several strings.
+ */
+function isCanonicalBase64url(segment: string): boolean {
+  const rest = segment.length % 4;
+  if (rest === 0) return true;
+  if (rest === 1) return false;
+  const last = BASE64URL_ALPHABET.indexOf(segment[segment.length - 1]);
+  return (last & (rest === 2 ? 0b1111 : 0b11)) === 0;
+}
+
+/** Strict syntax of a compact JWS, checked before any decoding. */
+function isCompactJws(token: string): boolean {
+  return COMPACT_JWS.test(token) && token.split(".").every(isCanonicalBase64url);
+}
+
+/**
+ * RFC 7519 §4.1.3: a token whose `aud` is present but does not name us MUST be rejected.
+ * Supabase Auth issues user tokens with `aud: "authenticated"`; a user token minted for another
+ * audience (`anon`, another service) is refused. A token without `aud` is accepted, as
+ * PostgREST and the Supabase gateway accept it.
+ */
+function audienceAccepts(aud: unknown): boolean {
+  if (aud === undefined) return true;
+  if (typeof aud === "string") return aud === USER_AUDIENCE;
+  return Array.isArray(aud) && aud.every((a) => typeof a === "string") &&
+    aud.includes(USER_AUDIENCE);
+}
 
 export type Role = "anon" | "authenticated" | "service_role";
 
@@ -50,6 +87,7 @@ export function createTokenVerifier(config: Config, log?: Logger): TokenVerifier
   return {
     async verify(token) {
       if (token.length > TOKEN_MAX_LENGTH) throw unauthorized("The bearer token is too large.");
+      if (!isCompactJws(token)) throw unauthorized("The bearer token is not a JWT.");
       let alg: string | undefined;
       try {
         alg = decodeProtectedHeader(token).alg;
@@ -85,6 +123,9 @@ export function createTokenVerifier(config: Config, log?: Logger): TokenVerifier
       }
       const role = RoleSchema.safeParse(payload.role);
       if (!role.success) throw unauthorized("The token has no recognised role.");
+      if (role.data === "authenticated" && !audienceAccepts(payload.aud)) {
+        throw unauthorized("The token is meant for another audience.");
+      }
       return { role: role.data, claims: payload };
     },
   };
@@ -147,13 +188,15 @@ export async function authenticate(
   if (role === "authenticated") {
     const sub = UUID.safeParse(claims.sub);
     if (!sub.success) throw unauthorized("The token has no valid `sub` claim.");
-    if (headerUserId !== null && headerUserId.toLowerCase() !== sub.data.toLowerCase()) {
+    // One spelling per user: ids are compared, locked on and logged as text elsewhere.
+    const userId = sub.data.toLowerCase();
+    if (headerUserId !== null && headerUserId.toLowerCase() !== userId) {
       throw forbidden("X-User-ID does not match the signed-in user.");
     }
     return {
       kind: "user",
-      userId: sub.data,
-      claims: { ...claims, sub: sub.data, role: "authenticated" },
+      userId,
+      claims: { ...claims, sub: userId, role: "authenticated" },
       viaServiceRole: false,
     };
   }
@@ -164,16 +207,17 @@ export async function authenticate(
       { path: ["headers", "x-user-id"], message: "Required" },
     ]);
   }
-  const userId = UUID.safeParse(headerUserId);
-  if (!userId.success) {
+  const parsedUserId = UUID.safeParse(headerUserId);
+  if (!parsedUserId.success) {
     throw invalidRequest("X-User-ID must be a UUID.", [
       { path: ["headers", "x-user-id"], message: "Invalid UUID" },
     ]);
   }
+  const userId = parsedUserId.data.toLowerCase();
   return {
     kind: "user",
-    userId: userId.data,
-    claims: { sub: userId.data, role: "authenticated", acting_role: "service_role" },
+    userId,
+    claims: { sub: userId, role: "authenticated", acting_role: "service_role" },
     viaServiceRole: true,
   };
 }

@@ -42,23 +42,69 @@ export function jsonb(sql: Sql | Tx, value: object): postgres.Parameter {
   return sql.json(value as postgres.JSONValue);
 }
 
+/**
+ * Where the HTTP pipeline attaches a request's gate (rate limit, Idempotency-Key: see
+ * http/gate.ts) to the principal's claims. A symbol: `JSON.stringify` leaves it out of
+ * `request.jwt.claims`, and spreading the claims keeps it.
+ */
+export const REQUEST_GATE: unique symbol = Symbol("wisely.request_gate");
+
 /** The claims a user transaction runs with (`request.jwt.claims`). */
 export interface UserClaims {
   sub: string;
   role: "authenticated";
   [claim: string]: unknown;
+  [REQUEST_GATE]?: RequestGate;
+}
+
+/**
+ * Once-per-request work done by a request's first database statement, so that it costs no
+ * round trip of its own. asUser asks the gate at the start of every transaction.
+ */
+export interface RequestGate {
+  /**
+   * Resolves to what this transaction's first statement must do, or null for the plain claims
+   * statement. May run statements of its own on `sql` first; throws to refuse the request
+   * before anything is written.
+   */
+  enter(sql: Sql, claimsJson: string): Promise<GateStatement | null>;
+}
+
+export interface GateStatement {
+  /**
+   * Runs as the transaction's first statement instead of the claims statement, and must set
+   * the same claims and role. Throws to refuse (the transaction then rolls back untouched).
+   */
+  run(tx: Tx): Promise<void>;
+  /** The transaction rolled back (`run` ran or not): what `run` did was undone with it. */
+  rolledBack(sql: Sql, error: unknown): Promise<void>;
 }
 
 /**
  * Runs `fn` in one transaction as `authenticated` with the user's claims. The claims and role
  * are transaction-local (`set_config(..., true)`), so they cannot leak to the next request on
- * a pooled connection.
+ * a pooled connection. When the claims carry a request gate, the first statement is the gate's
+ * (which sets the same claims and role).
  */
 export async function asUser<T>(
   sql: Sql,
   claims: UserClaims,
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
+  const gate = claims[REQUEST_GATE];
+  const gated = gate ? await gate.enter(sql, JSON.stringify(claims)) : null;
+  if (gated) {
+    try {
+      const result = await sql.begin(async (tx) => {
+        await gated.run(tx);
+        return await fn(tx);
+      });
+      return result as T;
+    } catch (error) {
+      await gated.rolledBack(sql, error);
+      throw error;
+    }
+  }
   const result = await sql.begin(async (tx) => {
     // Sent now and awaited last: postgres.js pipelines it ahead of fn's first statement on the
     // transaction's connection, which saves a round trip on every request. If it fails, every

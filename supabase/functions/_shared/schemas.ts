@@ -6,7 +6,119 @@ import { z } from "zod";
 import { DEPTHS } from "./agents/protocol.ts";
 
 export const META_MAX_BYTES = 8 * 1024;
+/** `meta` itself is level 1; containers inside it add one level each. */
+export const META_MAX_DEPTH = 32;
 const PLAN_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/**
+ * Text Postgres can store as sent: well-formed UTF-16 (a lone surrogate would be silently
+ * replaced by U+FFFD in `text` and refused by `jsonb`) and no U+0000 (refused by both).
+ */
+export function isStorableText(value: string): boolean {
+  return value.isWellFormed() && !value.includes("\u0000");
+}
+const STORABLE_TEXT_MESSAGE = "Must be Unicode text without NUL characters or lone surrogates.";
+
+/**
+ * The size in bytes of `value` as Postgres prints the stored jsonb (`meta::text`, which the
+ * database's CHECK measures): `", "` and `": "` separators, and numbers printed in full, so
+ * `1e-300` takes 302 bytes there. `value` is parsed JSON no deeper than META_MAX_DEPTH.
+ */
+export function jsonbTextBytes(value: unknown): number {
+  if (value === null) return 4;
+  switch (typeof value) {
+    case "boolean":
+      return value ? 4 : 5;
+    case "number":
+      return numericTextLength(value);
+    case "string":
+      return utf8Length(JSON.stringify(value));
+    case "object": {
+      if (Array.isArray(value)) {
+        let bytes = 2 + Math.max(0, value.length - 1) * 2;
+        for (const item of value) bytes += jsonbTextBytes(item);
+        return bytes;
+      }
+      const entries = Object.entries(value);
+      let bytes = 2 + Math.max(0, entries.length - 1) * 2;
+      for (const [key, item] of entries) {
+        bytes += utf8Length(JSON.stringify(key)) + 2 + jsonbTextBytes(item);
+      }
+      return bytes;
+    }
+    default:
+      return 0;
+  }
+}
+
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 2; // a pair: 4 bytes for 2 units
+      i++;
+    } else if (c >= 0x800) bytes += 2;
+    else if (c >= 0x80) bytes += 1;
+  }
+  return bytes;
+}
+
+/** Length of Postgres' `numeric` output for the JSON number `n` (no exponent notation). */
+function numericTextLength(n: number): number {
+  const text = String(Math.abs(n));
+  const sign = n < 0 ? 1 : 0;
+  const e = text.indexOf("e");
+  if (e === -1) return sign + text.length;
+  const mantissa = text.slice(0, e);
+  const exponent = Number(text.slice(e + 1));
+  const point = mantissa.indexOf(".");
+  const digits = point === -1 ? mantissa.length : mantissa.length - 1;
+  const pointAt = (point === -1 ? mantissa.length : point) + exponent;
+  if (pointAt <= 0) return sign + 2 - pointAt + digits; // 0.000ddd
+  if (pointAt >= digits) return sign + pointAt; // ddd000
+  return sign + digits + 1; // dd.d
+}
+
+/**
+ * Iterative walk over a parsed `meta` before zod's recursive JSON validation sees it: refuses
+ * nesting past META_MAX_DEPTH (which would overflow the stack of a recursive validator) and
+ * strings or keys Postgres cannot store. Reports the first problem only.
+ */
+function checkMetaShape(meta: unknown, ctx: z.RefinementCtx): void {
+  const stack: { value: unknown; depth: number; path: (string | number)[] }[] = [
+    { value: meta, depth: 1, path: [] },
+  ];
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!;
+    if (typeof value === "string") {
+      if (!isStorableText(value)) {
+        ctx.addIssue({ code: "custom", path, message: STORABLE_TEXT_MESSAGE });
+        return;
+      }
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    if (depth > META_MAX_DEPTH) {
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `Must nest at most ${META_MAX_DEPTH} levels deep.`,
+      });
+      return;
+    }
+    const entries: [string | number, unknown][] = Array.isArray(value)
+      ? value.map((item, index) => [index, item])
+      : Object.entries(value);
+    for (const [key, item] of entries) {
+      if (typeof key === "string" && !isStorableText(key)) {
+        ctx.addIssue({ code: "custom", path: [...path, key], message: STORABLE_TEXT_MESSAGE });
+        return;
+      }
+      stack.push({ value: item, depth: depth + 1, path: [...path, key] });
+    }
+  }
+}
 
 /** The canonical IANA name of a zone, or null when the runtime does not know it. */
 export function canonicalTimeZone(zone: string): string | null {
@@ -27,10 +139,15 @@ const TimeZoneSchema = z.string().transform((zone, ctx) => {
   return canonical;
 });
 
-const MetaSchema = z.record(z.string(), z.json())
+const MetaSchema = z.unknown()
+  .superRefine(checkMetaShape)
+  .pipe(z.record(z.string(), z.json()))
   .superRefine((meta, ctx) => {
-    if (new TextEncoder().encode(JSON.stringify(meta)).byteLength > META_MAX_BYTES) {
-      ctx.addIssue({ code: "custom", message: `Must be at most ${META_MAX_BYTES} bytes of JSON.` });
+    if (jsonbTextBytes(meta) > META_MAX_BYTES) {
+      ctx.addIssue({
+        code: "custom",
+        message: `Must be at most ${META_MAX_BYTES} bytes of JSON as stored.`,
+      });
     }
     const planTime = meta.plan_time;
     if (planTime !== undefined && (typeof planTime !== "string" || !PLAN_TIME.test(planTime))) {
@@ -42,7 +159,8 @@ const MetaSchema = z.record(z.string(), z.json())
     }
   });
 
-const trimmed = (min: number, max: number) => z.string().trim().min(min).max(max);
+const storable = (schema: z.ZodString) => schema.refine(isStorableText, STORABLE_TEXT_MESSAGE);
+const trimmed = (min: number, max: number) => storable(z.string().trim().min(min).max(max));
 
 export const IntentSyncBody = z.strictObject({
   topic: trimmed(1, 200),
@@ -66,7 +184,7 @@ export const DayDoneBody = z.strictObject({
   session_id: z.uuid(),
   completion_time_min: z.int().min(0).max(1440),
   confidence: z.int().min(1).max(10),
-  notes: z.string().max(2000).nullish(),
+  notes: storable(z.string().max(2000)).nullish(),
 });
 export type DayDoneBody = z.infer<typeof DayDoneBody>;
 

@@ -2,6 +2,7 @@
  * The orchestrator function: its routes wired into the shared pipeline. `index.ts` serves it;
  * the local gateway and the tests call `createOrchestrator` with their own dependencies.
  */
+import { createAgentPolicies } from "../_shared/agents/policies.ts";
 import { createTokenVerifier } from "../_shared/auth.ts";
 import type { Config } from "../_shared/config.ts";
 import type { Sql } from "../_shared/db.ts";
@@ -9,9 +10,12 @@ import { type App, createApp } from "../_shared/http/app.ts";
 import { createLogger, type Logger } from "../_shared/log.ts";
 import { dayDoneRoute } from "./routes/day_done.ts";
 import { dayRunRoute } from "./routes/day_run.ts";
+import { dayTickRoute } from "./routes/day_tick.ts";
 import { healthRoute } from "./routes/health.ts";
 import { intentSyncRoute } from "./routes/intent_sync.ts";
 import { metricsRoute } from "./routes/metrics.ts";
+import { openApiRoute } from "./routes/openapi.ts";
+import { sessionsRoute } from "./routes/sessions.ts";
 import { statusRoute } from "./routes/status.ts";
 
 export interface OrchestratorDeps {
@@ -28,6 +32,9 @@ export const FUNCTION_NAME = "orchestrator";
 export function createOrchestrator(deps: OrchestratorDeps): App {
   const log = deps.log ?? createLogger({ functionName: FUNCTION_NAME });
   const { sql, config } = deps;
+  // Breakers, bulkheads and retry budgets live as long as the isolate: one set per orchestrator.
+  const policies = createAgentPolicies();
+  const runDeps = { sql, config, fetch: deps.fetch, policies };
   return createApp({
     functionName: FUNCTION_NAME,
     verifier: createTokenVerifier(config, log),
@@ -35,10 +42,13 @@ export function createOrchestrator(deps: OrchestratorDeps): App {
     routes: [
       healthRoute(sql),
       intentSyncRoute(sql),
-      dayRunRoute({ sql, config, fetch: deps.fetch }),
+      dayRunRoute(runDeps),
       dayDoneRoute(sql),
+      dayTickRoute(runDeps),
       statusRoute(sql),
-      metricsRoute(sql),
+      sessionsRoute(sql),
+      metricsRoute(sql, policies),
+      openApiRoute(),
     ],
   });
 }

@@ -13,6 +13,7 @@
 import type { CacheEntry, CacheWrite } from "../_shared/agents/cache.ts";
 import { type CallRecord, fanOut } from "../_shared/agents/client.ts";
 import { sleep } from "../_shared/agents/deadline.ts";
+import type { AgentPolicies } from "../_shared/agents/policies.ts";
 import type { AgentRequest } from "../_shared/agents/protocol.ts";
 import { type AgentConfig, parseAgentRows } from "../_shared/agents/registry.ts";
 import { AGENT_SCOPES, scopeKey } from "../_shared/agents/scope.ts";
@@ -33,6 +34,8 @@ export interface RunDayDeps {
   config: Config;
   /** The HTTP client for agent calls. Default: global fetch. */
   fetch?: typeof fetch;
+  /** Retries, breakers, bulkheads and retry budgets (per isolate). Default: one attempt per call. */
+  policies?: AgentPolicies;
 }
 
 export interface RunDayInput {
@@ -355,6 +358,7 @@ async function execute(
       fetch: deps.fetch,
       signal: input.signal,
       onSettle: input.onAgentSettled,
+      policyFor: deps.policies?.forRun(settings),
     });
 
     const composed = composePlan({

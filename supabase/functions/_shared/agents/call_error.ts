@@ -8,6 +8,10 @@
  * - `invalid_payload`: the answer was not JSON, not `{ok: true, data}`, or `data` failed the
  *   agent's schema; or a 304 came back with no valid cached payload to renew
  * - `http_<status>`: the agent answered with any other status
+ * - `circuit_open`: the agent's circuit breaker is open (or its one probe is in flight); no
+ *   attempt was made
+ * - `bulkhead_full`: too many calls to the agent are already in flight or queued; no attempt
+ *   was made
  * - `unexpected`: anything else (a bug); the original error is the `cause`
  */
 export type AgentErrorCode =
@@ -16,6 +20,8 @@ export type AgentErrorCode =
   | "aborted"
   | "network"
   | "invalid_payload"
+  | "circuit_open"
+  | "bulkhead_full"
   | "unexpected"
   | `http_${number}`;
 

@@ -51,8 +51,12 @@ export interface FanOutInput {
   signal?: AbortSignal;
   /** Called once per agent as it settles, in settling order (SSE progress). Errors are ignored. */
   onSettle?: (signal: AgentSignal) => void;
-  /** What wraps each agent's attempts (retries, breaker, bulkhead). Default: `singleAttempt`. */
-  policyFor?: (agent: AgentConfig) => CallPolicy;
+  /**
+   * What wraps each agent's attempts (retries, breaker, bulkhead). Default: `singleAttempt`.
+   * `run.deadlineAt` is the run's deadline on the clock of `now`. A call the policy refuses
+   * without running an attempt (open circuit, full bulkhead) reports 0 attempts.
+   */
+  policyFor?: (agent: AgentConfig, run: { deadlineAt: number }) => CallPolicy;
 }
 
 export type CallOutcome = "hit" | "revalidated" | "fetched" | "stale" | "unavailable";
@@ -240,7 +244,7 @@ async function settleAgent<N extends AgentName>(
   try {
     run.runSignal.throwIfAborted();
     const idempotencyKey = await agentIdempotencyKey(name, key, input.request);
-    const policy = input.policyFor?.(agent) ?? singleAttempt;
+    const policy = input.policyFor?.(agent, { deadlineAt: run.deadlineAt }) ?? singleAttempt;
     const result = await raceAbort(
       policy.execute(async (context) => {
         attempts++;

@@ -1,6 +1,7 @@
 /**
- * Reading and validating request input: JSON bodies (media type, 64 KiB limit, syntax) and
- * query strings, both through zod so every failure is a 400 with issue paths in `details`.
+ * Reading and validating request input: JSON bodies (media type, 64 KiB limit, syntax, nesting,
+ * duplicate keys) and query strings, both through zod so every failure is a 400 with issue
+ * paths in `details`.
  */
 import type { z } from "zod";
 import {
@@ -12,6 +13,12 @@ import {
 
 /** Bodies over this many bytes are refused with 413 (spec 5.2). */
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Arrays and objects nested deeper than this are refused with 400. No request of this API
+ * nests more than a few levels; the limit keeps recursive validators and Postgres' jsonb
+ * parser far from their stack limits whatever a schema allows.
+ */
+export const MAX_JSON_DEPTH = 64;
 
 export function zodDetails(error: z.ZodError): ErrorDetail[] {
   return error.issues.map((issue) => ({
@@ -20,10 +27,95 @@ export function zodDetails(error: z.ZodError): ErrorDetail[] {
   }));
 }
 
+/**
+ * `application/json` or `application/<x>+json`. JSON text is UTF-8 (RFC 8259 §8.1): a
+ * `charset` parameter naming anything else means the client encoded the body in a way we would
+ * misread, so it is refused (415) rather than decoded as UTF-8.
+ */
 function isJsonMediaType(contentType: string | null): boolean {
   if (!contentType) return false;
-  const essence = contentType.split(";")[0].trim().toLowerCase();
-  return essence === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(essence);
+  const [type, ...parameters] = contentType.split(";");
+  const essence = type.trim().toLowerCase();
+  if (essence !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(essence)) {
+    return false;
+  }
+  for (const parameter of parameters) {
+    const at = parameter.indexOf("=");
+    if (at === -1 || parameter.slice(0, at).trim().toLowerCase() !== "charset") continue;
+    const charset = parameter.slice(at + 1).trim().replace(/^"(.*)"$/, "$1").toLowerCase();
+    if (charset !== "utf-8" && charset !== "utf8") return false;
+  }
+  return true;
+}
+
+interface ObjectFrame {
+  keys: Set<string>;
+  key: string | null;
+}
+interface ArrayFrame {
+  keys: null;
+  index: number;
+}
+
+function framePath(frames: (ObjectFrame | ArrayFrame)[]): (string | number)[] {
+  return frames.map((frame) => frame.keys === null ? frame.index : frame.key ?? "");
+}
+
+/**
+ * One pass over JSON text that `JSON.parse` has accepted: refuses nesting deeper than
+ * `maxDepth` and an object with the same key twice (after unescaping, so `"week"` and
+ * `"w\u0065ek"` are the same key). Parsers disagree on duplicates (first wins, last wins,
+ * error), so a body that means different things to different readers is refused outright.
+ * Iterative and linear in the text's length.
+ */
+export function checkJsonStructure(text: string, maxDepth = MAX_JSON_DEPTH): ErrorDetail | null {
+  const frames: (ObjectFrame | ArrayFrame)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      frames.push(c === 0x7b ? { keys: new Set(), key: null } : { keys: null, index: 0 });
+      if (frames.length > maxDepth) {
+        return {
+          path: framePath(frames.slice(0, maxDepth)),
+          message: `Nested more than ${maxDepth} levels deep.`,
+        };
+      }
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      frames.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      const top = frames[frames.length - 1];
+      if (top.keys === null) top.index++;
+      else expectKey = true;
+    } else if (c === 0x22 /* " */) {
+      let end = i + 1;
+      let escaped = false;
+      for (;;) {
+        const d = text.charCodeAt(end);
+        if (d === 0x22) break;
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          end += 2;
+        } else {
+          end++;
+        }
+      }
+      const top = frames[frames.length - 1];
+      if (expectKey && top !== undefined && top.keys !== null) {
+        const key: string = escaped ? JSON.parse(text.slice(i, end + 1)) : text.slice(i + 1, end);
+        if (top.keys.has(key)) {
+          return { path: [...framePath(frames.slice(0, -1)), key], message: "Duplicate key." };
+        }
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = end;
+    }
+  }
+  return null;
 }
 
 /** Reads the body as text, refusing it once it passes `maxBytes` without buffering more. */
@@ -77,6 +169,8 @@ export async function readJson<S extends z.ZodType>(
     } catch {
       throw invalidRequest("The request body is not valid JSON.");
     }
+    const problem = checkJsonStructure(text);
+    if (problem) throw invalidRequest("The request body is not valid.", [problem]);
   }
   return validate(schema, value, "The request body is not valid.");
 }

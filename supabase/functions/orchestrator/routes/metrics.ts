@@ -4,6 +4,8 @@
  * `Accept: text/plain` gives the Prometheus text exposition format.
  */
 import { z } from "zod";
+import type { AgentPolicies } from "../../_shared/agents/policies.ts";
+import { AgentNameSchema } from "../../_shared/agents/protocol.ts";
 import { asService, type Sql } from "../../_shared/db.ts";
 import type { Route } from "../../_shared/http/app.ts";
 import { readQuery } from "../../_shared/http/body.ts";
@@ -41,9 +43,13 @@ export interface AgentMetrics {
   latency_ms: { p50: number | null; p95: number | null };
   /** Calls answered from the cache (fresh, revalidated or stale) over all calls; null if none. */
   cache_hit_ratio: number | null;
+  /** This isolate's resilience state for the agent (each isolate keeps its own). */
+  isolate:
+    | { breaker: "closed" | "open" | "half-open"; in_flight: number; retry_budget: number }
+    | null;
 }
 
-function toMetrics(row: AgentMetricsRow): AgentMetrics {
+function toMetrics(row: AgentMetricsRow, policies?: AgentPolicies): AgentMetrics {
   const hits = row.hit + row.revalidated + row.stale;
   const round = (value: number | null) => value === null ? null : Math.round(Number(value));
   return {
@@ -60,6 +66,18 @@ function toMetrics(row: AgentMetricsRow): AgentMetrics {
     attempts: row.attempts,
     latency_ms: { p50: round(row.p50_ms), p95: round(row.p95_ms) },
     cache_hit_ratio: row.calls === 0 ? null : Math.round((hits / row.calls) * 1000) / 1000,
+    isolate: isolateState(row.agent, policies),
+  };
+}
+
+function isolateState(agent: string, policies?: AgentPolicies): AgentMetrics["isolate"] {
+  const name = AgentNameSchema.safeParse(agent);
+  if (!policies || !name.success) return null;
+  const state = policies.snapshot()[name.data];
+  return {
+    breaker: state.breaker,
+    in_flight: state.inFlight,
+    retry_budget: Math.round(state.budgetTokens * 100) / 100,
   };
 }
 
@@ -91,10 +109,18 @@ export function toPrometheus(agents: AgentMetrics[], windowS: number): string {
   for (const a of agents) {
     lines.push(`wisely_agent_cache_hit_ratio{agent="${a.agent}"} ${a.cache_hit_ratio ?? "NaN"}`);
   }
+  family("wisely_agent_breaker_open", "1 when this isolate's circuit breaker skips the agent.");
+  for (const a of agents) {
+    if (a.isolate) {
+      lines.push(
+        `wisely_agent_breaker_open{agent="${a.agent}"} ${a.isolate.breaker === "open" ? 1 : 0}`,
+      );
+    }
+  }
   return lines.join("\n") + "\n";
 }
 
-export function metricsRoute(sql: Sql): Route {
+export function metricsRoute(sql: Sql, policies?: AgentPolicies): Route {
   return {
     method: "GET",
     path: "metrics",
@@ -121,7 +147,7 @@ export function metricsRoute(sql: Sql): Route {
           group by a.name, a.enabled, a.sort_order
           order by a.sort_order, a.name
         `);
-      const agents = rows.map(toMetrics);
+      const agents = rows.map((row) => toMetrics(row, policies));
       if ((req.headers.get("accept") ?? "").includes("text/plain")) {
         return new Response(toPrometheus(agents, window), {
           headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },

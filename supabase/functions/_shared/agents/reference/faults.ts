@@ -4,8 +4,8 @@
  * only when `config.agentFaultInjection` is true (local stack only), so none of this can be
  * triggered in production.
  *
- * The `X-Wisely-Fault` request header is one plan; others (e.g. a persistent plan for "the next
- * N calls") implement the same interface and compose with `firstFault`.
+ * The `X-Wisely-Fault` request header is one plan; others (e.g. the persistent plan for "the
+ * next N calls" in `fault_plan.ts`) implement the same interface and compose with `firstFault`.
  */
 import { z } from "zod";
 

@@ -4,8 +4,16 @@
  * `If-None-Match`. Only the service role may call it. In the local stack, with
  * `config.agentFaultInjection`, it also obeys injected faults (see `faults.ts`).
  *
- * Order of checks: CORS preflight, method, service-role bearer, fault (latency, hang, status),
- * body, then the answer (malformed when the fault asks for it).
+ * Order of checks: the `_faults` control path (below), CORS preflight, method, service-role
+ * bearer, fault (latency, hang, status), body, then the answer (malformed when the fault asks
+ * for it).
+ *
+ * Each agent instance owns a scripted fault plan (`fault_plan.ts`) consulted after the
+ * `X-Wisely-Fault` header, and counts the protocol calls it receives. With fault injection on,
+ * `…/agent-<name>/_faults` controls that plan (service role only, like the protocol):
+ * `GET` → `{steps, calls}`; `PUT {"steps": [{"fault": {...}, "count": N | "always"}]}` replaces
+ * the steps; `DELETE` empties them. `PUT` and `DELETE` reset `calls` and answer the new state.
+ * With fault injection off every request to `_faults` is a 404, whatever its method or token.
  */
 import type { Config } from "../../config.ts";
 import { preflight, withCors } from "../../http/cors.ts";
@@ -13,7 +21,18 @@ import { sleep, untilAborted } from "../deadline.ts";
 import { type AgentName, AgentRequestSchema } from "../protocol.ts";
 import { REFERENCE_CONTENT } from "./content.ts";
 import { contentEtag, ifNoneMatchMatches } from "./etag.ts";
-import { type Fault, type FaultPlan, FaultSpecError, headerFaultPlan } from "./faults.ts";
+import {
+  createScriptedFaultPlan,
+  FaultStepsBodySchema,
+  type ScriptedFaultPlan,
+} from "./fault_plan.ts";
+import {
+  type Fault,
+  type FaultPlan,
+  FaultSpecError,
+  firstFault,
+  headerFaultPlan,
+} from "./faults.ts";
 import {
   hs256ServiceVerifier,
   requireServiceRole,
@@ -36,15 +55,23 @@ export interface ReferenceAgentOptions {
    * Default: the `X-Wisely-Fault` header.
    */
   faults?: FaultPlan;
+  /**
+   * The persistent plan consulted after `faults` and driven by the `_faults` control endpoint.
+   * Default: a new, empty plan of this agent's own.
+   */
+  scripted?: ScriptedFaultPlan;
 }
 
 export interface ReferenceAgent {
   /** The request handler; usable as `Deno.serve(agent.fetch)` (it does not use `this`). */
   fetch(request: Request): Promise<Response>;
+  /** This agent's scripted fault plan and call counter (in-process access for tests). */
+  readonly faults: ScriptedFaultPlan;
 }
 
 type ErrorCode =
   | "METHOD_NOT_ALLOWED"
+  | "NOT_FOUND"
   | "UNAUTHORIZED"
   | "INVALID_REQUEST"
   | "PAYLOAD_TOO_LARGE"
@@ -59,7 +86,8 @@ export function createReferenceAgent(
 ): ReferenceAgent {
   const { config } = options;
   const verifier = options.verifier ?? hs256ServiceVerifier(config.jwtSecret);
-  const faults = options.faults ?? headerFaultPlan;
+  const scripted = options.scripted ?? createScriptedFaultPlan();
+  const faults = firstFault(options.faults ?? headerFaultPlan, scripted);
   const generate = REFERENCE_CONTENT[name];
   if (!options.verifier && !config.jwtSecret) {
     console.warn(JSON.stringify({
@@ -72,6 +100,12 @@ export function createReferenceAgent(
   }
 
   async function handle(request: Request): Promise<Response> {
+    if (isControlPath(request)) {
+      if (!config.agentFaultInjection) {
+        return failure(404, "NOT_FOUND", "Not found.");
+      }
+      return await control(request);
+    }
     if (request.method === "OPTIONS") return preflight();
     if (request.method !== "POST") {
       return failure(405, "METHOD_NOT_ALLOWED", "Agents answer POST only.", {
@@ -85,6 +119,8 @@ export function createReferenceAgent(
       if (!(error instanceof ServiceAuthError)) throw error;
       return failure(401, "UNAUTHORIZED", error.message, { "WWW-Authenticate": "Bearer" });
     }
+    // Every authenticated protocol call is an attempt, whatever happens to it next.
+    scripted.recordCall();
 
     let fault: Fault | null = null;
     if (config.agentFaultInjection) {
@@ -133,7 +169,40 @@ export function createReferenceAgent(
     return json(200, { ok: true, data }, { ETag: etag, ...faultHeaders });
   }
 
+  /** `GET`/`PUT`/`DELETE …/_faults` (only reached when fault injection is on). */
+  async function control(request: Request): Promise<Response> {
+    if (request.method === "OPTIONS") return preflight();
+    if (!["GET", "PUT", "DELETE"].includes(request.method)) {
+      return failure(405, "METHOD_NOT_ALLOWED", "The fault plan answers GET, PUT and DELETE.", {
+        Allow: "GET, PUT, DELETE, OPTIONS",
+      });
+    }
+    try {
+      await requireServiceRole(request, verifier);
+    } catch (error) {
+      if (!(error instanceof ServiceAuthError)) throw error;
+      return failure(401, "UNAUTHORIZED", error.message, { "WWW-Authenticate": "Bearer" });
+    }
+    if (request.method === "PUT") {
+      const body = await readJson(request);
+      if (body instanceof Response) return body;
+      const parsed = FaultStepsBodySchema.safeParse(body);
+      if (!parsed.success) {
+        return failure(
+          400,
+          "INVALID_REQUEST",
+          `The fault plan is not valid: ${describeIssues(parsed.error.issues)}`,
+        );
+      }
+      scripted.set(parsed.data.steps);
+    } else if (request.method === "DELETE") {
+      scripted.clear();
+    }
+    return json(200, scripted.state());
+  }
+
   return {
+    faults: scripted,
     fetch: async (request) => {
       try {
         return await handle(request);
@@ -144,8 +213,36 @@ export function createReferenceAgent(
   };
 }
 
+/** True for `…/_faults` (the fault plan's control endpoint), with or without a trailing slash. */
+function isControlPath(request: Request): boolean {
+  return /\/_faults\/?$/.test(new URL(request.url).pathname);
+}
+
+/** `path: message; …` for the first few zod issues. */
+function describeIssues(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map(String).join(".") || "(body)"}: ${issue.message}`)
+    .join("; ");
+}
+
 /** Reads and validates the request body, or gives the 4xx answer to send instead. */
 async function readRequest(request: Request) {
+  const json = await readJson(request);
+  if (json instanceof Response) return json;
+  const parsed = AgentRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    return failure(
+      400,
+      "INVALID_REQUEST",
+      `The request does not follow the protocol: ${describeIssues(parsed.error.issues)}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Reads a JSON body of at most 64 KiB, or gives the 4xx answer to send instead. */
+async function readJson(request: Request): Promise<unknown> {
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (declared > MAX_AGENT_REQUEST_BYTES) return tooLarge();
   let text: string;
@@ -155,21 +252,11 @@ async function readRequest(request: Request) {
     return failure(400, "INVALID_REQUEST", "The request body could not be read.");
   }
   if (new TextEncoder().encode(text).byteLength > MAX_AGENT_REQUEST_BYTES) return tooLarge();
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     return failure(400, "INVALID_REQUEST", "The request body is not valid JSON.");
   }
-  const parsed = AgentRequestSchema.safeParse(json);
-  if (!parsed.success) {
-    const where = parsed.error.issues
-      .slice(0, 5)
-      .map((issue) => `${issue.path.join(".") || "(body)"}: ${issue.message}`)
-      .join("; ");
-    return failure(400, "INVALID_REQUEST", `The request does not follow the protocol: ${where}`);
-  }
-  return parsed.data;
 }
 
 function tooLarge(): Response {

@@ -1,0 +1,103 @@
+/** The benchmark's HTTP client for the orchestrator, and the per-route request shapes. */
+
+export interface CallResult {
+  /** HTTP status; 0 when no response arrived (timeout or network error). */
+  status: number;
+  /** Wall time from sending to the whole body read, in milliseconds. */
+  ms: number;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  /** `code` of an error body, `timeout`, or the network error's name. */
+  code: string | null;
+  retryAfter: string | null;
+  /** Response body size in bytes. */
+  bytes: number;
+}
+
+export interface CallOptions {
+  /** Bound on the whole call (default 30 s): a hang becomes `status 0, code "timeout"`. */
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+export const INTENT_BODY = {
+  topic: "Machine Learning",
+  depth: "informed",
+  end_goal: "Build production ML models",
+  time_per_day_min: 60,
+  user_tz: "America/New_York",
+  meta: { plan_time: "07:30" },
+} as const;
+
+/** Learning day n (1-based) as week/day: 1..7 → week 1, 8..14 → week 2, … */
+export function weekDay(n: number): { week: number; day: number } {
+  return { week: Math.floor((n - 1) / 7) + 1, day: ((n - 1) % 7) + 1 };
+}
+
+export function dayDoneBody(sessionId: string, n = 0) {
+  return { session_id: sessionId, completion_time_min: 40 + (n % 30), confidence: 3 + (n % 7) };
+}
+
+export class OrchestratorClient {
+  readonly base: string;
+  constructor(functionsUrl: string) {
+    this.base = `${functionsUrl}/orchestrator`;
+  }
+
+  async call(
+    token: string,
+    method: "GET" | "POST",
+    route: string,
+    body?: unknown,
+    options: CallOptions = {},
+  ): Promise<CallResult> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      ...options.headers,
+    };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const started = performance.now();
+    try {
+      const response = await fetch(`${this.base}/${route}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+      });
+      const text = await response.text();
+      const ms = performance.now() - started;
+      let parsed: unknown = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        parsed = text;
+      }
+      const code = response.ok ? null : (parsed as { code?: string } | null)?.code ?? null;
+      return {
+        status: response.status,
+        ms,
+        body: parsed,
+        code,
+        retryAfter: response.headers.get("retry-after"),
+        bytes: text.length,
+      };
+    } catch (error) {
+      const ms = performance.now() - started;
+      const name = error instanceof Error ? error.name : "Error";
+      return {
+        status: 0,
+        ms,
+        body: null,
+        code: name === "TimeoutError" ? "timeout" : name,
+        retryAfter: null,
+        bytes: 0,
+      };
+    }
+  }
+}
+
+/** `200`, `503 DATABASE_UNAVAILABLE`, `0 timeout`: how outcomes are counted. */
+export function outcomeOf(result: CallResult): string {
+  if (result.status === 0) return `0 ${result.code}`;
+  return result.code ? `${result.status} ${result.code}` : String(result.status);
+}

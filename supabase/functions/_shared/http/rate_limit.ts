@@ -1,0 +1,62 @@
+/**
+ * Per-user rate limits (spec 9): one token bucket per (user, bucket) in `wisely.rate_limits`,
+ * refilled continuously, taken atomically by one SQL function (`wisely.take_token`, migration
+ * 20260101000400) under the user's row-level security.
+ *
+ * - `day.run` draws on `day_run` (`rate.day_run`: 10 burst, 1 per 30 s); every other user
+ *   route on `default` (`rate.default`: 60 burst, 1 per second). Both are read from
+ *   `wisely.settings` on every take, so a change applies to the next request.
+ * - `health` and `OPTIONS` are never limited (no user). Service-only routes (`day.tick`,
+ *   `metrics`) are not limited either: the caller is our own operator or scheduler, there is no
+ *   user bucket to charge, and day.tick bounds its own work (`tick.batch_size`).
+ * - A request is charged by its first database statement (see http/gate.ts): refused requests
+ *   change nothing; a request answered before it reaches the database (400, 413, 415, auth
+ *   failures) costs no shared resource and is not charged.
+ */
+import type { Sql, Tx } from "../db.ts";
+import { ApiError } from "../errors.ts";
+import { parseSettings, type TokenBucketSetting } from "../settings.ts";
+
+export type RateBucket = "day_run" | "default";
+
+const BUILT_IN = parseSettings([]);
+
+/** The built-in bucket settings, used when the `rate.<bucket>` row is missing or malformed. */
+export const BUCKET_DEFAULTS: Readonly<Record<RateBucket, TokenBucketSetting>> = {
+  day_run: BUILT_IN.dayRunRate,
+  default: BUILT_IN.defaultRate,
+};
+
+/** The bucket a user route draws on (spec 9). */
+export function bucketForRoute(path: string): RateBucket {
+  return path === "day.run" ? "day_run" : "default";
+}
+
+/** 429 with `Retry-After`: whole seconds until one token is available (at least 1). */
+export function rateLimited(retryAfterS: number): ApiError {
+  const seconds = Math.max(1, Math.ceil(retryAfterS));
+  return new ApiError(
+    429,
+    "RATE_LIMITED",
+    `Too many requests; try again in ${seconds} second${seconds === 1 ? "" : "s"}.`,
+    { headers: { "Retry-After": String(seconds) } },
+  );
+}
+
+/**
+ * Sets the user's claims and role (as asUser does) and takes a token from `bucket`, in one
+ * statement. Inside a transaction it is that transaction's first statement; on the pool alone
+ * it is one autocommit statement whose settings end with it. Resolves to 0 when a token was
+ * taken, else the seconds to wait (the bucket is then unchanged).
+ */
+export async function beginRequest(
+  sql: Sql | Tx,
+  claimsJson: string,
+  bucket: RateBucket,
+): Promise<number> {
+  const { burst, refill_per_s } = BUCKET_DEFAULTS[bucket];
+  const [row] = await sql<{ wait: number }[]>`
+    select wisely.begin_request(${claimsJson}, ${bucket}, ${burst}, ${refill_per_s}) as wait
+  `;
+  return row.wait;
+}

@@ -1,0 +1,215 @@
+/**
+ * The OpenAPI 3.1 document of the orchestrator, generated from the same zod schemas that
+ * validate requests (schemas.ts) and describe responses (responses.ts), so it cannot drift.
+ */
+import { z } from "zod";
+import * as responses from "./responses.ts";
+import { DayDoneBody, DayRunBody, IntentSyncBody } from "./schemas.ts";
+
+type Components = Record<string, z.ZodType>;
+
+const SCHEMAS: Components = {
+  IntentSyncRequest: IntentSyncBody,
+  DayRunRequest: DayRunBody,
+  DayDoneRequest: DayDoneBody,
+  Error: responses.ErrorResponse,
+  Intent: responses.IntentResponse,
+  DayRun: responses.DayRunResponse,
+  DayDone: responses.DayDoneResponse,
+  Status: responses.StatusResponse,
+  Sessions: responses.SessionsResponse,
+  Health: responses.HealthResponse,
+  DayTick: responses.DayTickResponse,
+  Metrics: responses.MetricsResponse,
+};
+
+const ref = (name: keyof typeof SCHEMAS & string) => ({ $ref: `#/components/schemas/${name}` });
+const jsonContent = (name: string) => ({ "application/json": { schema: ref(name) } });
+
+function errors(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [String(status), {
+      description: "Error",
+      content: jsonContent("Error"),
+    }]),
+  );
+}
+
+const USER_ERRORS = [400, 401, 403, 429, 503];
+const POST_ERRORS = [...USER_ERRORS, 409, 413, 415, 422];
+
+const idempotencyKey = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: "Replays the stored response for 24 h; a different body gives 422.",
+  schema: { type: "string", minLength: 1, maxLength: 255 },
+};
+const userIdHeader = {
+  name: "X-User-ID",
+  in: "header",
+  required: false,
+  description: "The user a service-role token acts for (required with the service role).",
+  schema: { type: "string", format: "uuid" },
+};
+
+function post(summary: string, request: string, response: string, extra: number[] = []) {
+  return {
+    post: {
+      summary,
+      parameters: [userIdHeader, idempotencyKey],
+      requestBody: { required: true, content: jsonContent(request) },
+      responses: {
+        "200": { description: "OK", content: jsonContent(response) },
+        ...(response === "Intent" || response === "DayRun"
+          ? { "201": { description: "Created", content: jsonContent(response) } }
+          : {}),
+        ...errors(...POST_ERRORS, ...extra),
+      },
+    },
+  };
+}
+
+const COMPONENT_REF = "#/components/schemas/";
+const SHARED_REF = `${COMPONENT_REF}__shared#/$defs/`;
+
+/**
+ * Zod puts sub-schemas used by several components under a `__shared` entry with refs that are
+ * not JSON pointers; lift them into components of their own, and drop `$id`/`$schema`, which
+ * OpenAPI components do not need.
+ */
+function tidy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(tidy);
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === "$id" || key === "$schema") continue;
+    if (key === "$ref" && typeof inner === "string" && inner.startsWith(SHARED_REF)) {
+      out[key] = `${COMPONENT_REF}Shared_${inner.slice(SHARED_REF.length)}`;
+    } else {
+      out[key] = tidy(inner);
+    }
+  }
+  return out;
+}
+
+function componentSchemas(): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(SCHEMAS)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    io: "input",
+    unrepresentable: "any",
+    uri: (id) => `${COMPONENT_REF}${id}`,
+  });
+  const components: Record<string, unknown> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    if (id !== "__shared") components[id] = tidy(schema);
+  }
+  const shared = schemas.__shared?.$defs ?? {};
+  for (const [id, schema] of Object.entries(shared)) components[`Shared_${id}`] = tidy(schema);
+  return components;
+}
+
+/** Builds the document. `serverUrl` is the function's base URL. */
+export function openApiDocument(serverUrl: string) {
+  const schemas = componentSchemas();
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Wisely Orchestrator",
+      version: "1.1.0",
+      description: "Plans a learner's day from four AI agents. See README.md.",
+    },
+    servers: [{ url: serverUrl }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      schemas,
+    },
+    paths: {
+      "/health": {
+        get: {
+          summary: "Liveness and database reachability",
+          security: [],
+          responses: {
+            "200": { description: "Up", content: jsonContent("Health") },
+            "503": { description: "Database down", content: jsonContent("Health") },
+          },
+        },
+      },
+      "/intent.sync": post(
+        "Create or update the active learning intent",
+        "IntentSyncRequest",
+        "Intent",
+      ),
+      "/day.run": {
+        post: {
+          ...post("Plan a day (or return its plan)", "DayRunRequest", "DayRun", [409]).post,
+          description:
+            "With `Accept: text/event-stream`, streams one `agent` event per agent, then `plan`.",
+        },
+      },
+      "/day.done": post("Record a day's completion", "DayDoneRequest", "DayDone", [404]),
+      "/status": {
+        get: {
+          summary: "Progress: intent, latest session, freshness, next run, stats",
+          parameters: [userIdHeader],
+          responses: {
+            "200": { description: "OK", content: jsonContent("Status") },
+            ...errors(...USER_ERRORS),
+          },
+        },
+      },
+      "/sessions": {
+        get: {
+          summary: "The user's sessions, newest first (keyset pagination)",
+          parameters: [
+            userIdHeader,
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100 } },
+            { name: "cursor", in: "query", schema: { type: "string" } },
+          ],
+          responses: {
+            "200": {
+              description: "OK (`Accept: text/csv` for RFC 4180 CSV)",
+              content: { ...jsonContent("Sessions"), "text/csv": { schema: { type: "string" } } },
+            },
+            ...errors(...USER_ERRORS),
+          },
+        },
+      },
+      "/day.tick": {
+        post: {
+          summary: "Pre-generate due plans (service role)",
+          responses: {
+            "200": { description: "OK", content: jsonContent("DayTick") },
+            ...errors(400, 401, 403, 503),
+          },
+        },
+      },
+      "/metrics": {
+        get: {
+          summary: "Agent health over a window (service role)",
+          parameters: [{
+            name: "window",
+            in: "query",
+            schema: { type: "integer", minimum: 60, maximum: 604800 },
+          }],
+          responses: {
+            "200": {
+              description: "OK (`Accept: text/plain` for Prometheus text format)",
+              content: { ...jsonContent("Metrics"), "text/plain": { schema: { type: "string" } } },
+            },
+            ...errors(400, 401, 403, 503),
+          },
+        },
+      },
+      "/openapi.json": {
+        get: {
+          summary: "This document",
+          security: [],
+          responses: { "200": { description: "OK" } },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * Response schemas of the orchestrator's routes (spec 5.3–5.7). They are the source of the
+ * OpenAPI document and the contract the end-to-end tests check real responses against.
+ */
+import { z } from "zod";
+import { AGENT_NAMES, DEPTHS } from "./agents/protocol.ts";
+
+const timestamp = z.iso.datetime().describe("ISO 8601 in UTC");
+const agentName = z.enum(AGENT_NAMES);
+
+export const ErrorResponse = z.strictObject({
+  error: z.string().describe("A sentence for humans."),
+  code: z.enum([
+    "INVALID_REQUEST",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "SESSION_NOT_FOUND",
+    "METHOD_NOT_ALLOWED",
+    "NO_ACTIVE_INTENT",
+    "IDEMPOTENCY_KEY_IN_USE",
+    "IDEMPOTENCY_KEY_REUSED",
+    "PAYLOAD_TOO_LARGE",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "RATE_LIMITED",
+    "DATABASE_UNAVAILABLE",
+    "INTERNAL",
+  ]),
+  details: z.array(z.object({
+    path: z.array(z.union([z.string(), z.number()])),
+    message: z.string(),
+  })).optional(),
+});
+
+export const IntentResponse = z.object({
+  intent_id: z.uuid(),
+  active: z.boolean(),
+  topic: z.string(),
+  depth: z.enum(DEPTHS),
+  end_goal: z.string(),
+  time_per_day_min: z.int(),
+  user_tz: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  meta: z.record(z.string(), z.json()),
+});
+
+const SignalQuality = z.object({
+  available: z.boolean(),
+  fresh: z.boolean(),
+  source: z.enum(["cache", "revalidated", "network", "stale", "fallback"]).optional(),
+  latency_ms: z.int().min(0).optional(),
+  attempts: z.int().min(0).optional(),
+});
+
+export const DayRunResponse = z.object({
+  session_id: z.uuid(),
+  plan_md: z.string(),
+  plan_json_summary: z.object({
+    title: z.string(),
+    description: z.string(),
+    steps: z.array(z.string()),
+  }),
+  degraded_mode: z.boolean(),
+  cache_hits: z.int().min(0),
+  cache_misses: z.int().min(0),
+  signal_quality: z.partialRecord(agentName, SignalQuality),
+  week: z.int().min(1).max(520),
+  day: z.int().min(1).max(7),
+  revision: z.int().min(1),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+
+const Completion = z.object({
+  completion_time_min: z.int(),
+  confidence: z.int(),
+  notes: z.string().nullable(),
+  completed_at: timestamp,
+});
+
+export const DayDoneResponse = z.object({
+  ok: z.literal(true),
+  next_day_hint: z.string(),
+  completion_summary: Completion.extend({ session_id: z.uuid() }),
+});
+
+export const StatusResponse = z.object({
+  user_id: z.uuid(),
+  active_intent: z.object({
+    id: z.uuid(),
+    topic: z.string(),
+    depth: z.enum(DEPTHS),
+    end_goal: z.string(),
+    time_per_day_min: z.int(),
+    user_tz: z.string(),
+    created_at: timestamp,
+    updated_at: timestamp,
+    meta: z.record(z.string(), z.json()),
+  }).nullable(),
+  latest_session: z.object({
+    id: z.uuid(),
+    week: z.int(),
+    day: z.int(),
+    revision: z.int(),
+    topic: z.string(),
+    plan_title: z.string().nullable(),
+    degraded_mode: z.boolean(),
+    created_at: timestamp,
+    completion: Completion.nullable(),
+  }).nullable(),
+  signal_freshness: z.partialRecord(
+    agentName,
+    z.object({ available: z.boolean(), fresh: z.boolean(), last_updated: timestamp.nullable() }),
+  ),
+  next_scheduled_run: z.object({
+    week: z.int(),
+    day: z.int(),
+    estimated_time: timestamp,
+    timezone: z.string(),
+  }).nullable(),
+  learning_stats: z.object({
+    total_sessions: z.int().min(0),
+    completed_sessions: z.int().min(0),
+    total_time_min: z.int().min(0),
+    average_confidence: z.number().nullable(),
+    current_streak_days: z.int().min(0),
+  }),
+});
+
+export const SessionsResponse = z.object({
+  sessions: z.array(z.object({
+    session_id: z.uuid(),
+    intent_id: z.uuid(),
+    week: z.int(),
+    day: z.int(),
+    revision: z.int(),
+    plan_title: z.string().nullable(),
+    degraded_mode: z.boolean(),
+    total_minutes: z.int(),
+    created_at: timestamp,
+    completion: Completion.nullable(),
+  })),
+  next_cursor: z.string().nullable(),
+});
+
+export const HealthResponse = z.object({
+  ok: z.boolean(),
+  db: z.enum(["up", "down"]),
+});
+
+export const DayTickResponse = z.object({
+  due: z.int().min(0),
+  generated: z.int().min(0),
+  retried: z.int().min(0),
+  failed: z.int().min(0),
+  runs: z.array(z.object({
+    user_id: z.uuid(),
+    week: z.int(),
+    day: z.int(),
+    kind: z.enum(["next", "retry"]),
+    session_id: z.uuid().nullable(),
+    degraded_mode: z.boolean().nullable(),
+    ok: z.boolean(),
+  })),
+});
+
+export const MetricsResponse = z.object({
+  window_s: z.int(),
+  generated_at: timestamp,
+  agents: z.array(z.object({
+    agent: z.string(),
+    enabled: z.boolean(),
+    calls: z.int().min(0),
+    outcomes: z.record(
+      z.enum(["hit", "revalidated", "fetched", "stale", "unavailable"]),
+      z.int().min(0),
+    ),
+    attempts: z.int().min(0),
+    latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+    cache_hit_ratio: z.number().min(0).max(1).nullable(),
+    isolate: z.object({
+      breaker: z.enum(["closed", "open", "half-open"]),
+      in_flight: z.int().min(0),
+      retry_budget: z.number().min(0),
+    }).nullable(),
+  })),
+});
