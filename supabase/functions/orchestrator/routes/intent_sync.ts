@@ -1,5 +1,5 @@
 /** `POST intent.sync` (spec 5.3): one active intent per user; same topic updates in place. */
-import { asUser, constraintName, jsonb, type Sql, sqlState } from "../../_shared/db.ts";
+import { asUser, constraintName, jsonb, type Sql, sqlState, type Tx } from "../../_shared/db.ts";
 import { ApiError, invalidRequest } from "../../_shared/errors.ts";
 import { recordEvent } from "../../_shared/events.ts";
 import { readJson } from "../../_shared/http/body.ts";
@@ -8,6 +8,63 @@ import { json } from "../../_shared/http/respond.ts";
 import { IntentSyncBody, planTimeOf } from "../../_shared/schemas.ts";
 import { type IntentRow, intentView } from "../intents.ts";
 
+/**
+ * The route's whole database step, in the caller's user transaction: deactivate or update the
+ * active intent, insert the new one, record the event. Exported for the benchmark's baseline.
+ */
+export async function syncIntent(
+  tx: Tx,
+  userId: string,
+  body: IntentSyncBody,
+): Promise<{ intent: IntentRow; created: boolean }> {
+  const planTime = planTimeOf(body.meta);
+  // Serialise this user's syncs so two concurrent first syncs cannot both insert. Pipelined
+  // with the read, which runs once the lock is held.
+  const lock = tx`select pg_advisory_xact_lock(hashtextextended(${"wisely.intent:" + userId}, 0))`
+    .execute();
+  const [active] = await tx<{ id: string; same_topic: boolean }[]>`
+    select id, lower(btrim(topic)) = lower(${body.topic}) as same_topic
+    from wisely.intents where user_id = ${userId} and active
+  `;
+  await lock;
+  if (active?.same_topic) {
+    const [row] = await tx<IntentRow[]>`
+      update wisely.intents set
+        topic = ${body.topic}, depth = ${body.depth}, end_goal = ${body.end_goal},
+        time_per_day_min = ${body.time_per_day_min}, user_tz = ${body.user_tz},
+        plan_time = ${planTime}::time, meta = ${jsonb(tx, body.meta)}, updated_at = now()
+      where id = ${active.id}
+      returning *
+    `;
+    await recordEvent(tx, userId, "intent_synced", {
+      intent_id: row.id,
+      created: false,
+      replaced_intent_id: null,
+    });
+    return { intent: row, created: false };
+  }
+  // Pipelined: retire the old intent, insert the new one (the unique index on active intents
+  // sees the first statement's effect), and record the event for it.
+  const retire = active
+    ? tx`update wisely.intents set active = false, updated_at = now() where id = ${active.id}`
+      .execute()
+    : null;
+  const [row] = await tx<IntentRow[]>`
+    insert into wisely.intents
+      (user_id, topic, depth, end_goal, time_per_day_min, user_tz, plan_time, meta)
+    values (${userId}, ${body.topic}, ${body.depth}, ${body.end_goal},
+      ${body.time_per_day_min}, ${body.user_tz}, ${planTime}::time, ${jsonb(tx, body.meta)})
+    returning *
+  `;
+  await retire;
+  await recordEvent(tx, userId, "intent_synced", {
+    intent_id: row.id,
+    created: true,
+    replaced_intent_id: active?.id ?? null,
+  });
+  return { intent: row, created: true };
+}
+
 export function intentSyncRoute(sql: Sql): Route {
   return {
     method: "POST",
@@ -15,53 +72,12 @@ export function intentSyncRoute(sql: Sql): Route {
     auth: "user",
     async handle({ req, principal }) {
       const body = await readJson(req, IntentSyncBody);
-      const { userId } = principal;
-      const planTime = planTimeOf(body.meta);
       try {
-        const { intent, created } = await asUser(sql, principal.claims, async (tx) => {
-          // Serialise this user's syncs so two concurrent first syncs cannot both insert.
-          await tx`select pg_advisory_xact_lock(hashtextextended(${"wisely.intent:" + userId}, 0))`;
-          const [active] = await tx<{ id: string; same_topic: boolean }[]>`
-            select id, lower(btrim(topic)) = lower(${body.topic}) as same_topic
-            from wisely.intents where user_id = ${userId} and active
-          `;
-          if (active?.same_topic) {
-            const [row] = await tx<IntentRow[]>`
-              update wisely.intents set
-                topic = ${body.topic}, depth = ${body.depth}, end_goal = ${body.end_goal},
-                time_per_day_min = ${body.time_per_day_min}, user_tz = ${body.user_tz},
-                plan_time = ${planTime}::time, meta = ${jsonb(tx, body.meta)},
-                updated_at = now()
-              where id = ${active.id}
-              returning *
-            `;
-            await recordEvent(tx, userId, "intent_synced", {
-              intent_id: row.id,
-              created: false,
-              replaced_intent_id: null,
-            });
-            return { intent: row, created: false };
-          }
-          if (active) {
-            await tx`
-              update wisely.intents set active = false, updated_at = now() where id = ${active.id}
-            `;
-          }
-          const [row] = await tx<IntentRow[]>`
-            insert into wisely.intents
-              (user_id, topic, depth, end_goal, time_per_day_min, user_tz, plan_time, meta)
-            values (${userId}, ${body.topic}, ${body.depth}, ${body.end_goal},
-              ${body.time_per_day_min}, ${body.user_tz}, ${planTime}::time,
-              ${jsonb(tx, body.meta)})
-            returning *
-          `;
-          await recordEvent(tx, userId, "intent_synced", {
-            intent_id: row.id,
-            created: true,
-            replaced_intent_id: active?.id ?? null,
-          });
-          return { intent: row, created: true };
-        });
+        const { intent, created } = await asUser(
+          sql,
+          principal.claims,
+          (tx) => syncIntent(tx, principal.userId, body),
+        );
         return json(intentView(intent), created ? 201 : 200);
       } catch (error) {
         throw mapIntentError(error);
