@@ -26,6 +26,7 @@ export function intentView(row: IntentRow) {
     user_tz: row.user_tz,
     created_at: row.created_at,
     updated_at: row.updated_at,
-    meta: row.meta,
+    // The column is the source of truth; meta carries it as "HH:MM", as status shows it.
+    meta: { ...row.meta, plan_time: row.plan_time.slice(0, 5) },
   };
 }
