@@ -16,7 +16,7 @@ import { OrchestratorClient } from "./lib/client.ts";
 import { machineInfo, machineLines } from "./lib/machine.ts";
 import { runOutageDrill } from "./lib/outage.ts";
 import { startServerProcess } from "./lib/server_proc.ts";
-import { createUsers, serviceJwt, setAllFaults } from "./lib/world.ts";
+import { createUsers, relaxRateLimits, serviceJwt, setAllFaults } from "./lib/world.ts";
 
 const HELP = `deno task db-faults [flags]
   --users N           concurrent learners (default 100)
@@ -27,7 +27,9 @@ const HELP = `deno task db-faults [flags]
   --agent-latency MS  reference agents' latency, so runs are mid-flight when Postgres stops
                       (default 100)
   --pause-ms MS       a learner's pause after a failed request (default 200)
-  --pool N            stack pool size (needs dev/stack.ts support)
+  --recover-s S       requests started this long after Postgres is back must all succeed
+                      (default 5)
+  --pool N            stack pool size
   --log-file PATH     the stack's request log (default: a temporary file, summarised)`;
 
 const { values: flags } = parseArgs({
@@ -41,6 +43,7 @@ const { values: flags } = parseArgs({
     "timeout-ms": { type: "string", default: "10000" },
     "agent-latency": { type: "string", default: "100" },
     "pause-ms": { type: "string", default: "200" },
+    "recover-s": { type: "string", default: "5" },
     pool: { type: "string" },
     "log-file": { type: "string" },
   },
@@ -58,6 +61,8 @@ const logFile = flags["log-file"] ??
 let stack: Awaited<ReturnType<typeof startServerProcess>> | null = null;
 try {
   await migrate(admin, { bootstrap: true });
+  // The drill is about the database, not rate limits: its learners retry far faster than people.
+  await relaxRateLimits(admin);
   const control = await attachPgControl(cluster.url);
   stack = await startServerProcess({
     mode: "stack",
@@ -95,6 +100,8 @@ try {
     afterMs: Number(flags["after-s"]) * 1000,
     timeoutMs: Number(flags["timeout-ms"]),
     pauseAfterErrorMs: Number(flags["pause-ms"]),
+    recoverWithinMs: Number(flags["recover-s"]) * 1000,
+    serverAlive: () => stack!.exitStatus() === null,
     log,
   });
 
@@ -122,7 +129,9 @@ try {
   for (const line of await summariseLog(logFile)) console.log(`- ${line}`);
   const exit = stack.exitStatus();
   if (exit) {
-    console.log(`\n## The stack process EXITED during the drill (code ${exit.code}); its stderr:\n`);
+    console.log(
+      `\n## The stack process EXITED during the drill (code ${exit.code}); its stderr:\n`,
+    );
     for (const line of stack.stderrTail().slice(-30)) console.log(`    ${line}`);
   }
   console.log("\n## Timeline (answers per second, by route and status)\n");

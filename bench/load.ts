@@ -50,8 +50,8 @@ const HELP = `deno task load [flags]   (sizes default to the full run)
   --users N             concurrent learners in each phase (default 1000)
   --days N              day.run/day.done pairs per learner (default 3)
   --hang-ms MS          how long the hanging agent hangs (default 20000)
-  --timeout-ms MS       bound on every request (default 30000)
-  --pool N              stack pool size (needs dev/stack.ts support; default: the stack's)
+  --timeout-ms MS       bound on every request (default 60000)
+  --pool N              stack pool size
   --relax-rate-limits   lift the per-user token buckets (default: keep the seeded limits)
   --skip-chaos          run phase 1 only
   --log-file PATH       keep the stack's request log lines there (default: discarded)
@@ -64,7 +64,7 @@ const { values: flags } = parseArgs({
     users: { type: "string", default: "1000" },
     days: { type: "string", default: "3" },
     "hang-ms": { type: "string", default: "20000" },
-    "timeout-ms": { type: "string", default: "30000" },
+    "timeout-ms": { type: "string", default: "60000" },
     pool: { type: "string" },
     "relax-rate-limits": { type: "boolean", default: false },
     "skip-chaos": { type: "boolean", default: false },
@@ -140,6 +140,8 @@ try {
   const rec1 = routeRecorders();
   log(`phase 1: ${USERS} learners × (intent.sync + ${DAYS} × day.run/day.done/status)`);
   const p1Started = performance.now();
+  const p1Degraded = new Map<string, number>();
+  let p1Runs = 0;
   await mapConcurrent(learners, USERS, (user) =>
     runLearner({
       api,
@@ -148,6 +150,17 @@ try {
       timeoutMs: TIMEOUT_MS,
       recorders: rec1,
       ack: ack1,
+      onCall: (route, result) => {
+        if (route !== "day.run" || result.status < 200 || result.status >= 300) return;
+        p1Runs++;
+        for (const [agent, q] of Object.entries(result.body.signal_quality ?? {})) {
+          const { available, latency_ms } = q as { available: boolean; latency_ms?: number };
+          if (!available) {
+            const key = `${agent} (${(latency_ms ?? 0) >= 11_000 ? "at the deadline" : "failed"})`;
+            p1Degraded.set(key, (p1Degraded.get(key) ?? 0) + 1);
+          }
+        }
+      },
     }));
   const p1Seconds = (performance.now() - p1Started) / 1000;
   print();
@@ -156,6 +169,15 @@ try {
   print(routeTable(rec1, p1Seconds));
   const errors1 = totalErrors(rec1);
   check("phase 1: zero errors", errors1 === 0, `${errors1} non-2xx or timed out`);
+  const unavailable1 = [...p1Degraded.values()].reduce((a, b) => a + b, 0);
+  check(
+    "phase 1: healthy agents are never reported unavailable (no load shedding)",
+    unavailable1 === 0,
+    unavailable1
+      ? `${unavailable1} agent answers of ${p1Runs} runs unavailable: ` +
+        [...p1Degraded].map(([k, n]) => `${k} ×${n}`).join(", ")
+      : `${p1Runs} runs, every agent available`,
+  );
   await verify("phase 1", learners, ack1);
 
   if (!flags["skip-chaos"]) {

@@ -18,6 +18,7 @@
  * Rate limits are lifted in the benchmark's database (see `relaxRateLimits`).
  */
 import { parseArgs } from "node:util";
+import { freePort } from "../dev/pg_cluster.ts";
 import { createOrchestrator } from "../supabase/functions/orchestrator/app.ts";
 import { loadConfig } from "../supabase/functions/_shared/config.ts";
 import { createPool } from "../supabase/functions/_shared/db.ts";
@@ -32,10 +33,11 @@ import {
 } from "./lib/client.ts";
 import { machineInfo, machineLines } from "./lib/machine.ts";
 import { httpSample, interleaved, measure, type Sample, timed } from "./lib/measure.ts";
-import { dayDoneSql, intentSyncSql, statusSql } from "./lib/route_sql.ts";
+import { dayDoneSql, intentBody, intentSyncSql, statusSql } from "./lib/route_sql.ts";
+import { startProfiler, summarize, summaryLines } from "./lib/profile.ts";
 import { mapConcurrent, runConcurrent } from "./lib/runner.ts";
 import { startServerProcess } from "./lib/server_proc.ts";
-import { fmtMs, fmtPct, fmtRatio, LatencyRecorder } from "./lib/stats.ts";
+import { fmtMs, fmtPct, fmtRatio, LatencyRecorder, median } from "./lib/stats.ts";
 import { markdownTable } from "./lib/table.ts";
 import {
   AGENTS,
@@ -64,6 +66,8 @@ const HELP = `deno task bench [flags]   (sizes default to the full benchmark)
   --sat-seconds S        seconds per saturation level (default 3)
   --pool N               stack pool size (needs dev/stack.ts support; default: the stack's)
   --no-breakdown         skip the in-process handler measurement
+  --no-profile           skip the CPU profiles of the stack (V8 inspector)
+  --profile-seconds S    seconds of load per profiled route (default 3)
   --out PATH             results file (default bench/RESULTS.md); --no-write to skip
   --log-file PATH        keep the stack's request log lines there (default: discarded)
 BENCH_DATABASE_URL       use that Postgres instead of a throwaway cluster`;
@@ -88,6 +92,8 @@ const { values: flags } = parseArgs({
     "sat-seconds": { type: "string", default: "3" },
     pool: { type: "string" },
     "no-breakdown": { type: "boolean", default: false },
+    "no-profile": { type: "boolean", default: false },
+    "profile-seconds": { type: "string", default: "3" },
     out: { type: "string", default: "bench/RESULTS.md" },
     "no-write": { type: "boolean", default: false },
     "log-file": { type: "string" },
@@ -145,6 +151,7 @@ const breakdown: string[] = [];
 
 const db = await openDatabase(log);
 await relaxRateLimits(db.admin);
+const inspectPort = flags["no-profile"] ? undefined : freePort();
 const stack = await startServerProcess({
   mode: "stack",
   databaseUrl: db.url,
@@ -152,6 +159,7 @@ const stack = await startServerProcess({
   agentFaults: true,
   poolMax: POOL,
   logFile: flags["log-file"],
+  inspectPort,
 });
 const bare = await startServerProcess({ mode: "bare" });
 const cleanup = async () => {
@@ -235,6 +243,7 @@ try {
 
   // ---- status, day.done, intent.sync against their limits -------------------------------------
   type RouteName = keyof typeof sizes;
+  const parsedIntent = intentBody(INTENT_BODY);
   const routeCalls: Record<RouteName, {
     http: (u: BenchUser) => Promise<CallResult>;
     sql: (u: BenchUser) => Promise<unknown>;
@@ -261,7 +270,7 @@ try {
     },
     "intent.sync": {
       http: (u) => api.call(u.token, "POST", "intent.sync", INTENT_BODY),
-      sql: (u) => intentSyncSql(limitPool, u.claims, INTENT_BODY),
+      sql: (u) => intentSyncSql(limitPool, u.claims, parsedIntent),
       bare: (u) =>
         bareApi.call(u.token, "POST", `intent.sync?bytes=${sizes["intent.sync"]}`, INTENT_BODY),
       inProcess: (u) => inProcessCall(u, "POST", "intent.sync", INTENT_BODY),
@@ -387,6 +396,62 @@ try {
         ` ms; runs with a network agent call ${realRuns}/${r.n}`,
     );
     log(`day.run c=${c}: p95 ${fmtMs(r.p95)} (${elapsed()})`);
+  }
+  // Where day.run's time goes: the same handler in this process with a fetch that timestamps the
+  // agent calls. before = auth, validation, the load/claim transaction; agents = first call sent
+  // to last answer; after = reading answers, composing, the store transaction, the JSON.
+  if (!flags["no-breakdown"]) {
+    let first = Infinity;
+    let last = 0;
+    const timedFetch: typeof fetch = async (input, init) => {
+      first = Math.min(first, performance.now());
+      const response = await fetch(input, init);
+      last = Math.max(last, performance.now());
+      return response;
+    };
+    const app = createOrchestrator({
+      config: await loadConfig(
+        new Map([
+          ["WISELY_LOCAL_STACK", "1"],
+          ["SUPABASE_DB_URL", db.url],
+          ["EDGE_BASE_URL", stack.url],
+        ]),
+      ),
+      sql: createPool(db.url, { max: stack.poolMax ?? 10 }),
+      log: silentLogger,
+      fetch: timedFetch,
+    });
+    const parts = { before: [] as number[], agents: [] as number[], after: [] as number[] };
+    const total: number[] = [];
+    for (let i = 0; i < Math.max(DAYRUN_SERIAL, 5); i++) {
+      const user = users[i % users.length];
+      const n = nextDayOf.get(user.id)!;
+      nextDayOf.set(user.id, n + 1);
+      first = Infinity;
+      last = 0;
+      const started = performance.now();
+      const response = await app.fetch(
+        new Request("http://in-process/orchestrator/day.run", {
+          method: "POST",
+          headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" },
+          body: JSON.stringify(weekDay(n)),
+        }),
+      );
+      await response.arrayBuffer();
+      const ended = performance.now();
+      if (response.status !== 201 || first === Infinity) continue;
+      parts.before.push(first - started);
+      parts.agents.push(last - first);
+      parts.after.push(ended - last);
+      total.push(ended - started);
+    }
+    breakdown.push(
+      `day.run per step, in-process, c=1, median of ${total.length} runs (ms): before the ` +
+        `agents ${fmtMs(median(parts.before))} (auth, validation, load/claim transaction), ` +
+        `agents ${fmtMs(median(parts.agents))} (first call sent → last answer), after ` +
+        `${fmtMs(median(parts.after))} (compose, store transaction, JSON); total ` +
+        `${fmtMs(median(total))}`,
+    );
   }
   await setAllFaults(stack.functionsUrl, jwt, []);
 
@@ -519,6 +584,33 @@ try {
       curve.map((p) => `c=${p.c} ${p.rps.toFixed(0)} req/s (p95 ${fmtMs(p.p95)} ms)`).join(", "),
   );
 
+  // ---- CPU profiles of the stack under each route's load at the top concurrency ---------------
+  if (inspectPort !== undefined) {
+    const c = Math.max(...LEVELS);
+    const seconds = Number(flags["profile-seconds"]);
+    const profiled: [string, (u: BenchUser) => Promise<unknown>][] = [
+      ["status", routeCalls.status.http],
+      ["day.done", routeCalls["day.done"].http],
+      ["intent.sync", routeCalls["intent.sync"].http],
+    ];
+    for (const [route, call] of profiled) {
+      const profiler = await startProfiler(inspectPort);
+      const run = await runConcurrent({
+        concurrency: c,
+        durationMs: seconds * 1000,
+        task: (i) => call(users[i % users.length]).then(() => {}),
+      });
+      const summary = summarize(await profiler.stop());
+      breakdown.push(
+        `CPU profile of the stack process, ${route} at c=${c} (${
+          run.perSecond.toFixed(0)
+        } req/s): ` +
+          summaryLines(summary).join("; "),
+      );
+      log(`profiled ${route} (${elapsed()})`);
+    }
+  }
+
   await limitPool.end({ timeout: 5 });
 
   // ---- the table -----------------------------------------------------------------------------------
@@ -529,8 +621,9 @@ try {
   );
   const formula = [
     "- ratio for status, day.done, intent.sync = route p95 / (SQL p95 + bare HTTP p95), all at " +
-    "the same concurrency in the same run. SQL = the route's statements in one `asUser` " +
-    "transaction through postgres.js (pool like the stack's), no HTTP. Bare HTTP = a " +
+    "the same concurrency in the same run. SQL = the route's own exported database step in " +
+    "the same `asUser` transaction with the same request gate (rate-limit token take) through " +
+    "postgres.js (pool like the stack's), no HTTP. Bare HTTP = a " +
     "`Deno.serve` in its own process answering the same request with a body of the same size. " +
     `Measures are interleaved in ${ROUNDS} rounds so background load hits all alike.`,
     `- day.run: every agent answers after ${AGENT_LATENCY} ms (fault plan), every request is a ` +

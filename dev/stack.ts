@@ -36,6 +36,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Progress lines (database, migrations). Default: discarded. */
   log?: (line: string) => void;
+  /** Connections in the pool on Postgres (PGlite always uses 1). Default 10. */
+  poolMax?: number;
 }
 
 export interface Stack {
@@ -47,6 +49,8 @@ export interface Stack {
   kind: "postgres" | "pglite";
   /** The one admin pool; the functions use it too. */
   sql: postgres.Sql;
+  /** Its size. */
+  poolMax: number;
   config: Config;
   /** Stops the server (letting requests in flight finish), ends the pool, stops PGlite. */
   stop(): Promise<void>;
@@ -153,9 +157,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind = "pglite";
     }
 
-    sql = createPool(databaseUrl, {
-      max: kind === "pglite" ? PGLITE_POOL_MAX : POSTGRES_POOL_MAX,
-    });
+    const poolMax = kind === "pglite" ? PGLITE_POOL_MAX : options.poolMax ?? POSTGRES_POOL_MAX;
+    sql = createPool(databaseUrl, { max: poolMax });
     if (options.migrate ?? true) {
       const { applied } = await migrate(sql, { bootstrap: true, log });
       log(`Migrations: ${applied.length} applied.`);
@@ -173,6 +176,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       databaseUrl,
       kind,
       sql,
+      poolMax,
       config,
       stop: () => stopping ??= stopAll(),
     };

@@ -45,6 +45,13 @@ export interface DrillOptions {
   timeoutMs: number;
   /** A learner's pause after a failed request (a client backing off, kept short to sample). */
   pauseAfterErrorMs: number;
+  /**
+   * Every request started this long after Postgres accepts connections again must succeed.
+   * Default: half of `afterMs`.
+   */
+  recoverWithinMs?: number;
+  /** False once the server process has died (then nothing else can pass). */
+  serverAlive?: () => boolean;
   log?: (line: string) => void;
 }
 
@@ -227,12 +234,29 @@ export async function runOutageDrill(options: DrillOptions): Promise<DrillResult
   const all = [...records, ...health];
   const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-  const hung = all.filter((r) => r.status === 0);
+  if (options.serverAlive) {
+    check(
+      "the server process stays up",
+      options.serverAlive(),
+      options.serverAlive() ? "it did" : "it EXITED during the drill",
+    );
+  }
+  // The client reports a request it gave up on as code "timeout" (health: "TimeoutError").
+  const isHang = (r: RequestRecord) =>
+    r.status === 0 && (r.code === "timeout" || r.code === "TimeoutError");
+  const hung = all.filter(isHang);
+  const refused = all.filter((r) => r.status === 0 && !isHang(r));
   const slowest = all.reduce((m, r) => Math.max(m, r.ended - r.started), 0);
   check(
-    `every request answered within ${options.timeoutMs} ms`,
+    `every request answered within ${options.timeoutMs} ms (no hang)`,
     hung.length === 0,
-    `${hung.length} of ${all.length} did not (${describe(hung)}); slowest answer ${fmt(slowest)}`,
+    `${hung.length} of ${all.length} did not` + (hung.length ? ` (${describe(hung)})` : "") +
+      `; slowest answer ${fmt(slowest)}`,
+  );
+  check(
+    "every request got an HTTP answer (no refused or dropped connection)",
+    refused.length === 0,
+    refused.length ? `${refused.length} of ${all.length}: ${describe(refused)}` : "all did",
   );
   const bad5xx = all.filter((r) =>
     r.status >= 500 && !(r.status === 503 && r.code === "DATABASE_UNAVAILABLE")
@@ -264,18 +288,28 @@ export async function runOutageDrill(options: DrillOptions): Promise<DrillResult
   );
   const after = records.filter((r) => r.started >= startEnded);
   const firstOk = after.find((r) => r.status >= 200 && r.status < 300);
-  // The last third of the after-window: everything must be back to normal by then.
-  const tailFrom = startEnded + (options.afterMs * 2) / 3;
-  const tail = records.filter((r) => r.started >= tailFrom);
+  const recoverWithin = options.recoverWithinMs ?? options.afterMs / 2;
+  const tail = records.filter((r) => r.started >= startEnded + recoverWithin);
   const tailBad = tail.filter((r) => r.status < 200 || r.status >= 300);
+  const lastBad = after.filter((r) => r.status < 200 || r.status >= 300)
+    .reduce((m, r) => Math.max(m, r.ended), startEnded);
   check(
-    "the service recovers on its own",
+    `the service recovers on its own within ${fmt(recoverWithin)}`,
     firstOk !== undefined && tail.length > 0 && tailBad.length === 0,
-    `first 2xx ${firstOk ? fmt(firstOk.ended - startEnded) : "never"} after Postgres was back; ` +
-      `from ${fmt(tailFrom - startEnded)} after: ${
-        tail.length - tailBad.length
-      } of ${tail.length} 2xx` +
+    `first 2xx ${firstOk ? fmt(firstOk.ended - startEnded) : "never"} and last failure ` +
+      `${fmt(lastBad - startEnded)} after Postgres was back; requests started from ` +
+      `${fmt(recoverWithin)} on: ${tail.length - tailBad.length} of ${tail.length} 2xx` +
       (tailBad.length ? ` (${describe(tailBad)})` : ""),
+  );
+  const [claims] = await options.admin<{ n: number }[]>`
+    select count(*)::int as n from wisely.run_claims
+    where user_id = any(${options.users.map((u) => u.id)}::uuid[])
+  `.catch(() => [{ n: 0 }]);
+  check(
+    "no run claim left behind",
+    claims.n === 0,
+    `${claims.n} wisely.run_claims rows remain after the drill` +
+      (claims.n ? " (their days wait for the claim to expire before anyone may run them)" : ""),
   );
   const lost = await checkAcknowledged(options.admin, ack);
   check(

@@ -70,9 +70,9 @@ if (values.mode === "bare") {
     const at = pair.indexOf("=");
     if (at > 0) env[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  // `poolMax` is passed through in case dev/stack.ts grows that option; the ready line reports
-  // the pool size actually used, so the benchmark never claims a size it did not get.
-  const options: StackOptions & { poolMax?: number } = {
+  // The ready line reports the pool size actually used, so the benchmark never claims a size
+  // it did not get (PGlite always has 1).
+  const options: StackOptions = {
     databaseUrl: values.db,
     port: 0,
     migrate: !values["no-migrate"],
@@ -82,7 +82,7 @@ if (values.mode === "bare") {
   };
   const stack = await startStack(options);
   onTerm(() => stack.stop());
-  const poolMax = (stack.sql as unknown as { options?: { max?: number } }).options?.max ?? null;
+  const poolMax = stack.poolMax;
   ready({
     url: stack.url,
     functionsUrl: stack.functionsUrl,

@@ -62,7 +62,9 @@ for (const backend of testBackends()) {
 
       await t.step("a session carries its completion", async () => {
         const body = await (await call(tokens.alice, "sessions?limit=100")).json();
-        const completed = body.sessions.find((s: { session_id: string }) => s.session_id === ids[1]);
+        const completed = body.sessions.find((s: { session_id: string }) =>
+          s.session_id === ids[1]
+        );
         assert.equal(completed.completion.confidence, 6);
         assert.equal(completed.completion.notes, tricky);
         assert.equal(body.sessions[0].completion, null);

@@ -291,8 +291,12 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
       );
       assert.ok(n > 300);
       await assert.rejects(
-        asRole(sql, "authenticated", a.user, (tx) =>
-          tx`insert into wisely.time_zones (name) values ('Mars/Base')`),
+        asRole(
+          sql,
+          "authenticated",
+          a.user,
+          (tx) => tx`insert into wisely.time_zones (name) values ('Mars/Base')`,
+        ),
         hasCode("42501"),
       );
       await assert.rejects(

@@ -13,8 +13,17 @@ export interface PoolOptions {
   max?: number;
   /** Seconds an idle connection is kept. Default 20. */
   idleTimeoutS?: number;
-  /** Seconds to wait for a connection. Default 5, so an outage answers 503 quickly. */
+  /** Seconds to wait for a connection. Default 3, so an outage answers 503 quickly. */
   connectTimeoutS?: number;
+}
+
+/**
+ * Seconds before reconnecting after the `retries`-th failure: 50 ms doubling to at most 1 s,
+ * with jitter. postgres.js's default grows to 20 s, which would keep the service down long
+ * after the database is back.
+ */
+export function reconnectDelayS(retries: number, random: () => number = Math.random): number {
+  return Math.min(0.05 * 2 ** retries, 1) * (0.5 + random() / 2);
 }
 
 /**
@@ -25,7 +34,8 @@ export function createPool(url: string, options: PoolOptions = {}): Sql {
   return postgres(url, {
     max: options.max ?? 4,
     idle_timeout: options.idleTimeoutS ?? 20,
-    connect_timeout: options.connectTimeoutS ?? 5,
+    connect_timeout: options.connectTimeoutS ?? 3,
+    backoff: (retries: number) => reconnectDelayS(retries),
     prepare: false,
     onnotice: () => {},
     connection: { application_name: "wisely-orchestrator" },

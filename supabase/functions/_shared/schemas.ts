@@ -139,7 +139,8 @@ const TimeZoneSchema = z.string().transform((zone, ctx) => {
   return canonical;
 });
 
-const MetaSchema = z.unknown()
+// A shallow record first (no recursion), then the shape walk, then zod's recursive JSON check.
+const MetaSchema = z.record(z.string(), z.unknown())
   .superRefine(checkMetaShape)
   .pipe(z.record(z.string(), z.json()))
   .superRefine((meta, ctx) => {

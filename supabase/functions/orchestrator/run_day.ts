@@ -57,8 +57,19 @@ export interface RunDayResult {
   ran: boolean;
 }
 
-/** A claim outlives the slowest possible run by this much before others may take it over. */
-const CLAIM_GRACE_MS = 10_000;
+/** A claim outlives its run's deadline by this much (time to store the result). */
+const CLAIM_GRACE_MS = 5_000;
+/**
+ * Of the run's deadline, this share (at least WRITE_RESERVE_MIN_MS) is kept back from the agents
+ * for loading and storing, so the answer, not just the fan-out, meets the deadline.
+ */
+const WRITE_RESERVE_SHARE = 0.1;
+const WRITE_RESERVE_MIN_MS = 500;
+/** The agents always get at least this long, however late the run started. */
+const MIN_FAN_OUT_MS = 1_000;
+/** A claim whose release failed (database gone) is retried this often, then left to expire. */
+const RELEASE_RETRY_MS = 1_000;
+const RELEASE_ATTEMPTS = 5;
 /** How often a waiting request looks for the claimed run's session: starts fast, backs off. */
 const WAIT_POLL_FIRST_MS = 25;
 const WAIT_POLL_MAX_MS = 250;
@@ -121,8 +132,8 @@ async function load(
   if (!intent) return { kind: "no_intent" };
   if (existing && !body.force_refresh) return { kind: "existing", session: existing };
 
-  // The claim lasts twice the run's deadline plus a grace period: long enough for any run
-  // that is still alive, short enough that a crashed one does not block the day for long.
+  // The claim lasts the run's deadline plus a grace period: long enough for any run that is
+  // still alive, short enough that a crashed one does not block the day for long.
   const deadlineKey = body.research ? "run.research_deadline_ms" : "run.deadline_ms";
   const deadlineDefault = body.research ? 30_000 : 12_000;
   const scopeKeys = AGENT_SCOPES.map((scope) => scopeKey(scope, intent.id, body.week, body.day));
@@ -134,7 +145,7 @@ async function load(
       with taken as (
         insert into wisely.run_claims as c (intent_id, week, day, user_id, expires_at)
         values (${intent.id}, ${body.week}, ${body.day}, ${userId}, now() + make_interval(
-          secs => (2 * coalesce(
+          secs => (coalesce(
             (select value::numeric from wisely.settings
               where key = ${deadlineKey} and jsonb_typeof(value) = 'number'),
             ${deadlineDefault}) + ${CLAIM_GRACE_MS}) / 1000.0))
@@ -315,11 +326,37 @@ function recordCalls(
   return rows.length === 0 ? Promise.resolve() : tx`insert into wisely.agent_calls ${tx(rows)}`;
 }
 
+/**
+ * Releases a claim after a failed run, retrying for a few seconds when the database itself is
+ * what failed, so waiting requests can take over before the claim expires. Never throws.
+ */
+async function releaseAfterFailure(sql: Sql, input: RunDayInput, context: RunContext) {
+  for (let attempt = 1; attempt <= RELEASE_ATTEMPTS; attempt++) {
+    try {
+      await asUser(
+        sql,
+        input.claims,
+        (tx) => releaseClaim(tx, context.intent.id, input.body, context.claimId),
+      );
+      return;
+    } catch {
+      if (attempt < RELEASE_ATTEMPTS) await sleep(RELEASE_RETRY_MS);
+    }
+  }
+}
+
+/** The agents' share of the run deadline: what is left after loading, less the write reserve. */
+function fanOutDeadlineMs(deadlineMs: number, elapsedMs: number): number {
+  const reserve = Math.max(WRITE_RESERVE_MIN_MS, deadlineMs * WRITE_RESERVE_SHARE);
+  return Math.max(MIN_FAN_OUT_MS, Math.round(deadlineMs - elapsedMs - reserve));
+}
+
 /** Calls the agents, composes the plan and stores everything; the claim is released either way. */
 async function execute(
   deps: RunDayDeps,
   input: RunDayInput,
   context: RunContext,
+  startedAt: number,
 ): Promise<RunDayResult> {
   const { sql, config } = deps;
   const { userId, claims, body } = input;
@@ -350,7 +387,10 @@ async function execute(
       agents: context.agents.filter((agent) => agent.enabled),
       cache: context.cache,
       forceRefresh: body.force_refresh,
-      deadlineMs: body.research ? settings.researchDeadlineMs : settings.deadlineMs,
+      deadlineMs: fanOutDeadlineMs(
+        body.research ? settings.researchDeadlineMs : settings.deadlineMs,
+        performance.now() - startedAt,
+      ),
       attemptTimeoutMs: settings.attemptTimeoutMs,
       staleFactor: settings.staleFactor,
       serviceJwt: config.edgeServiceJwt,
@@ -426,9 +466,9 @@ async function execute(
       return { session: sessionView(session), created: session.revision === 1, ran: true };
     });
   } catch (error) {
-    // Let waiting requests take over now rather than when the claim expires.
-    await asUser(sql, claims, (tx) => releaseClaim(tx, intent.id, body, context.claimId))
-      .catch(() => {});
+    // Let waiting requests take over now rather than when the claim expires; not awaited, so
+    // the caller gets its error (a 503 when the database is down) at once.
+    releaseAfterFailure(sql, input, context);
     throw error;
   }
 }
@@ -439,6 +479,7 @@ async function execute(
  */
 export async function runDay(deps: RunDayDeps, input: RunDayInput): Promise<RunDayResult> {
   const { sql, config } = deps;
+  const startedAt = performance.now();
   for (let round = 1;; round++) {
     const loaded = await asUser(
       sql,
@@ -451,7 +492,7 @@ export async function runDay(deps: RunDayDeps, input: RunDayInput): Promise<RunD
       case "existing":
         return { session: sessionView(loaded.session), created: false, ran: false };
       case "run":
-        return await execute(deps, input, loaded.context);
+        return await execute(deps, input, loaded.context, startedAt);
       case "busy": {
         const session = await waitForClaimedRun(sql, input, loaded.intentId, loaded.expiresAt);
         if (session) return { session: sessionView(session), created: false, ran: false };

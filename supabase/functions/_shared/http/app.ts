@@ -1,6 +1,7 @@
 /**
  * A small Hono-like application: a route table, and one pipeline every request goes through —
- * CORS, routing (404/405), authentication, the handler, one error handler, one log line.
+ * CORS, routing (404/405), authentication, the request gate of user routes (rate limit and
+ * Idempotency-Key, see gate.ts), the handler, one error handler, one log line.
  * The result is `{ fetch }`, so handlers are testable with an in-memory `Request`.
  */
 import { authenticate, type AuthRequirement, type Principal, type TokenVerifier } from "../auth.ts";
@@ -9,6 +10,9 @@ import { ApiError, databaseUnavailable, methodNotAllowed, notFound } from "../er
 import type { LogFields, Logger } from "../log.ts";
 import { preflight, withCors } from "./cors.ts";
 import { errorResponse, json } from "./respond.ts";
+import { HttpRequestGate } from "./gate.ts";
+import { bufferBody, IdempotentReplay, readIdempotencyKey, requestHash } from "./idempotency.ts";
+import { bucketForRoute, type RateBucket } from "./rate_limit.ts";
 import { type TraceContext, traceFrom } from "./trace.ts";
 
 export type Method = "GET" | "POST";
@@ -35,6 +39,13 @@ export type Route =
   | RouteBase & { auth: "none"; handle(ctx: RequestContext): Promise<Response> }
   | RouteBase & {
     auth: "user";
+    /**
+     * The rate-limit bucket the route draws on (spec 9); false: none. Default:
+     * `bucketForRoute(path)` (`day_run` for day.run, else `default`).
+     */
+    rateLimit?: RateBucket | false;
+    /** Honour `Idempotency-Key` (spec 5.7). Default: true for POST. */
+    idempotent?: boolean;
     handle(ctx: RequestContext & { principal: UserPrincipal }): Promise<Response>;
   }
   | RouteBase & {
@@ -97,13 +108,52 @@ export function createApp(options: AppOptions): App {
   }
   const { log, verifier } = options;
 
-  async function dispatch(ctx: RequestContext, route: Route): Promise<Response> {
+  /**
+   * The gate of a user request (rate-limit bucket, Idempotency-Key), and the request the
+   * handler reads: with a key the body is read here (413 past the limit) to hash it.
+   */
+  async function gateFor(
+    ctx: RequestContext,
+    route: Extract<Route, { auth: "user" }>,
+  ): Promise<{ gate: HttpRequestGate | null; req: Request }> {
+    const bucket = route.rateLimit ?? bucketForRoute(route.path);
+    const idempotent = route.idempotent ?? route.method === "POST";
+    const key = idempotent ? readIdempotencyKey(ctx.req.headers) : null;
+    if (key === null) {
+      return {
+        gate: bucket === false ? null : new HttpRequestGate({ bucket, idempotency: null }),
+        req: ctx.req,
+      };
+    }
+    const { req, bytes } = await bufferBody(ctx.req);
+    const hash = await requestHash(req.method, route.path, bytes);
+    return {
+      gate: new HttpRequestGate({
+        bucket: bucket === false ? null : bucket,
+        idempotency: { key, route: route.path, hash },
+      }),
+      req,
+    };
+  }
+
+  async function dispatch(
+    ctx: RequestContext,
+    route: Route,
+    onGate: (gate: HttpRequestGate) => void,
+  ): Promise<Response> {
     const requirement: AuthRequirement = route.auth;
     if (route.auth === "none") return await route.handle(ctx);
     const principal = await authenticate(ctx.req, route.auth, verifier);
     ctx.logFields.user_id = principal.kind === "user" ? principal.userId : null;
     if (route.auth === "user" && principal.kind === "user") {
-      return await route.handle({ ...ctx, principal });
+      const { gate, req } = await gateFor(ctx, route);
+      if (gate === null) return await route.handle({ ...ctx, principal });
+      onGate(gate);
+      return await route.handle({
+        ...ctx,
+        req,
+        principal: { ...principal, claims: gate.attachTo(principal.claims) },
+      });
     }
     if (route.auth === "service" && principal.kind === "service") {
       return await route.handle({ ...ctx, principal });
@@ -121,17 +171,29 @@ export function createApp(options: AppOptions): App {
       if (req.method === "OPTIONS") return preflight();
 
       let response: Response;
+      const gated: { gate: HttpRequestGate | null } = { gate: null };
       try {
         const candidates = byPath.get(path);
         if (!candidates) throw notFound(`No route named "${path.slice(0, 64)}".`);
         const route = candidates.find((r) => r.method === req.method);
         if (!route) throw methodNotAllowed(candidates.map((r) => r.method));
-        response = await dispatch({ req, url, trace, log, logFields }, route);
+        response = await dispatch(
+          { req, url, trace, log, logFields },
+          route,
+          (gate) => gated.gate = gate,
+        );
       } catch (error) {
-        const apiError = toApiError(error, log, logFields);
-        logFields.code = apiError.code;
-        response = errorResponse(apiError);
+        if (error instanceof IdempotentReplay) {
+          logFields.idempotency = "replayed";
+          response = error.response();
+        } else {
+          const apiError = toApiError(error, log, logFields);
+          logFields.code = apiError.code;
+          response = errorResponse(apiError);
+        }
       }
+      // Stores the response under the request's Idempotency-Key, or releases the key.
+      if (gated.gate) response = await gated.gate.finish(response, log, logFields);
       response.headers.set("X-Trace-Id", trace.traceId);
       logFields.status = response.status;
       logFields.execution_time_ms = Math.round(performance.now() - started);

@@ -13,8 +13,8 @@
  *   change nothing; a request answered before it reaches the database (400, 413, 415, auth
  *   failures) costs no shared resource and is not charged.
  */
-import type { Sql, Tx } from "../db.ts";
-import { ApiError } from "../errors.ts";
+import { constraintName, type Sql, sqlState, type Tx } from "../db.ts";
+import { ApiError, unauthorized } from "../errors.ts";
 import { parseSettings, type TokenBucketSetting } from "../settings.ts";
 
 export type RateBucket = "day_run" | "default";
@@ -44,6 +44,18 @@ export function rateLimited(retryAfterS: number): ApiError {
 }
 
 /**
+ * A valid token for a user who is not (or no longer) in auth.users: their bucket or key row
+ * cannot reference them. 401, as intent.sync answers it, rather than a 500.
+ */
+export function accountMissing(error: unknown): unknown {
+  const constraint = constraintName(error) ?? "";
+  if (sqlState(error) === "23503" && constraint.endsWith("_user_id_fkey")) {
+    return unauthorized("This account does not exist.", error);
+  }
+  return error;
+}
+
+/**
  * Sets the user's claims and role (as asUser does) and takes a token from `bucket`, in one
  * statement. Inside a transaction it is that transaction's first statement; on the pool alone
  * it is one autocommit statement whose settings end with it. Resolves to 0 when a token was
@@ -55,8 +67,12 @@ export async function beginRequest(
   bucket: RateBucket,
 ): Promise<number> {
   const { burst, refill_per_s } = BUCKET_DEFAULTS[bucket];
-  const [row] = await sql<{ wait: number }[]>`
-    select wisely.begin_request(${claimsJson}, ${bucket}, ${burst}, ${refill_per_s}) as wait
-  `;
-  return row.wait;
+  try {
+    const [row] = await sql<{ wait: number }[]>`
+      select wisely.begin_request(${claimsJson}, ${bucket}, ${burst}, ${refill_per_s}) as wait
+    `;
+    return row.wait;
+  } catch (error) {
+    throw accountMissing(error);
+  }
 }

@@ -1,0 +1,87 @@
+/**
+ * The database-outage drill (issue 4 item 3), small enough for CI: learners use the served stack
+ * while its Postgres is stopped (`pg_ctl stop -m fast`) and started again. Requests during the
+ * outage answer 503 DATABASE_UNAVAILABLE with Retry-After, never hang past a generous bound or
+ * answer another 5xx; the service comes back by itself; nothing is half-written or lost. The
+ * checks live in bench/lib/outage.ts, shared with `bench/db_faults.ts`.
+ *
+ * Needs the system's initdb/pg_ctl (it stops its own throwaway cluster, never TEST_DATABASE_URL);
+ * ignored without them. The stack runs in a child process, so a crash there is a failed check,
+ * not a crashed test runner.
+ */
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { migrate } from "../../dev/migrate.ts";
+import { attachPgControl } from "../../dev/pg_control.ts";
+import { findPgBinaries, startPgCluster } from "../../dev/pg_cluster.ts";
+import { OrchestratorClient } from "../../bench/lib/client.ts";
+import { runOutageDrill } from "../../bench/lib/outage.ts";
+import { startServerProcess } from "../../bench/lib/server_proc.ts";
+import { createUsers, relaxRateLimits, serviceJwt, setAllFaults } from "../../bench/lib/world.ts";
+
+Deno.test({
+  name: "[postgres] a database outage under load: 503s, recovery, nothing half-written",
+  ignore: findPgBinaries() === null,
+  // The child process and the cluster are ours and stopped in `finally`.
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const cluster = await startPgCluster();
+    const admin = postgres(cluster.url, { max: 2, prepare: false, onnotice: () => {} });
+    const logFile = await Deno.makeTempFile({ prefix: "wisely-db-outage-", suffix: ".log" });
+    let stack: Awaited<ReturnType<typeof startServerProcess>> | null = null;
+    try {
+      await migrate(admin, { bootstrap: true });
+      // About the database, not rate limits: the learners retry far faster than people.
+      await relaxRateLimits(admin);
+      const control = await attachPgControl(cluster.url);
+      stack = await startServerProcess({
+        mode: "stack",
+        databaseUrl: cluster.url,
+        migrate: false,
+        agentFaults: true,
+        logFile,
+      });
+      // Agents answer after 100 ms, so some runs are between their two transactions when the
+      // database stops.
+      await setAllFaults(stack.functionsUrl, await serviceJwt(), [
+        { fault: { latency_ms: 100 }, count: "always" },
+      ]);
+      const users = await createUsers(admin, 20, stack.issuer ?? `${stack.url}/auth/v1`);
+      const running = stack;
+      const result = await runOutageDrill({
+        api: new OrchestratorClient(stack.functionsUrl),
+        functionsUrl: stack.functionsUrl,
+        admin,
+        databaseUrl: cluster.url,
+        control,
+        users,
+        beforeMs: 2_000,
+        outageMs: 4_000,
+        afterMs: 12_000,
+        recoverWithinMs: 6_000,
+        // A bound on each request, far above any healthy answer: a request still open after it
+        // is a hang.
+        timeoutMs: 10_000,
+        pauseAfterErrorMs: 200,
+        serverAlive: () => running.exitStatus() === null,
+      });
+      const failed = result.checks.filter((c) => !c.ok);
+      const report = [
+        ...result.checks.map((c) => `${c.ok ? "ok" : "FAIL"} ${c.name}: ${c.detail}`),
+        ...result.probeErrors.map((e) =>
+          `postgres.js raised ${e.count}× ${e.name} ${e.code} → recognised ${e.recognised}`
+        ),
+        ...(stack.exitStatus() ? ["stack stderr:", ...stack.stderrTail().slice(-15)] : []),
+        "timeline:",
+        ...result.timeline,
+      ].join("\n");
+      assert.equal(failed.length, 0, report);
+    } finally {
+      await stack?.stop();
+      await admin.end({ timeout: 2 }).catch(() => {});
+      await cluster.stop();
+      await Deno.remove(logFile).catch(() => {});
+    }
+  },
+});
