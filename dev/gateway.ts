@@ -18,13 +18,18 @@ export interface GatewayOptions {
   onError?: (error: unknown, functionName: string) => void;
 }
 
+import { withCors } from "../supabase/functions/_shared/http/cors.ts";
+
 const PREFIX = "/functions/v1/";
 
+/** The gateway's own answers carry CORS headers too, so browsers can read them. */
 function jsonResponse(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8" },
-  });
+  return withCors(
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json; charset=utf-8" },
+    }),
+  );
 }
 
 function notFound(): Response {

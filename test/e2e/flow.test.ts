@@ -29,6 +29,10 @@ const INTENT = {
 
 type Stack = Awaited<ReturnType<typeof startTestStack>>;
 
+/** A parsed JSON body, read by assertions (its shape is checked against the response schemas). */
+// deno-lint-ignore no-explicit-any
+type Json = Record<string, any>;
+
 interface Caller {
   (
     method: "GET" | "POST",
@@ -36,7 +40,7 @@ interface Caller {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<
-    { status: number; body: Record<string, any>; headers: Headers }
+    { status: number; body: Json; headers: Headers }
   >;
 }
 
@@ -60,7 +64,7 @@ function caller(stack: Stack, token: string | null): Caller {
 }
 
 function assertError(
-  result: { status: number; body: Record<string, any>; headers: Headers },
+  result: { status: number; body: Json; headers: Headers },
   status: number,
   code: string,
 ) {
@@ -231,6 +235,7 @@ for (const backend of testBackends()) {
             notes: "Struggled with backpropagation",
           });
           assert.equal(first.status, 200, JSON.stringify(first.body));
+          DayDoneResponse.parse(first.body);
           assert.equal(first.body.ok, true);
           assert.match(first.body.next_day_hint, /Day 2/);
           assert.deepEqual(

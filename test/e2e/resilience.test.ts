@@ -541,8 +541,10 @@ Deno.test(`[${BACKEND}] resilience: agent faults over HTTP (issue 3)`, async (t)
         `error_code ${row.error_code}`,
       );
       assert.equal(row.outcome, "unavailable");
-      assertBetween(reply.ms, deadline - 100, deadline + 1500, "hang");
-      timed("g. one agent hangs (run.deadline_ms 2000)", reply.ms, "1900 ≤ t < 3500");
+      // The agents get the deadline less a write reserve (500 ms here), so the whole answer,
+      // store included, lands inside the deadline; the tolerance is for a loaded machine.
+      assertBetween(reply.ms, deadline - 900, deadline + 500, "hang");
+      timed("g. one agent hangs (run.deadline_ms 2000)", reply.ms, "1100 ≤ t < 2500");
     });
   });
 

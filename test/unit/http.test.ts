@@ -16,7 +16,12 @@ const app = createApp({
   verifier: createTokenVerifier(config),
   log: silentLogger,
   routes: [
-    { method: "GET", path: "open", auth: "none", handle: async () => json({ ok: true }) },
+    {
+      method: "GET",
+      path: "open",
+      auth: "none",
+      handle: () => Promise.resolve(json({ ok: true })),
+    },
     {
       method: "POST",
       path: "echo",

@@ -3,7 +3,10 @@
  *
  * Tokens are verified locally: HS256 with `JWT_SECRET` (legacy Supabase keys), ES256/RS256 with
  * the project's JWKS. The algorithm family decides the key source and the key source fixes the
- * accepted algorithms, so an RS256 public key can never be used as an HS256 secret.
+ * accepted algorithms, so an RS256 public key can never be used as an HS256 secret. Keys come
+ * only from configuration (`jku`, `x5u`, `jwk` headers are ignored); the compact syntax is
+ * checked strictly first; exp is required and exp/nbf have no clock tolerance; a user token's
+ * `aud`, when present, must be "authenticated". test/unit/jwt_attacks.test.ts is the attack set.
  */
 import {
   createLocalJWKSet,

@@ -5,7 +5,8 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
   "Access-Control-Allow-Headers":
     "authorization, x-client-info, apikey, content-type, x-user-id, idempotency-key, accept, traceparent",
   "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-  "Access-Control-Expose-Headers": "retry-after, x-trace-id, x-next-cursor, etag",
+  "Access-Control-Expose-Headers":
+    "retry-after, x-trace-id, x-next-cursor, idempotent-replayed, etag",
   "Access-Control-Max-Age": "86400",
 };
 
