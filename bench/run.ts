@@ -64,7 +64,7 @@ const HELP = `deno task bench [flags]   (sizes default to the full benchmark)
   --replay-concurrency N users replaying at once (default 50)
   --sat-levels LIST      status concurrency levels for saturation (default 1,4,16,32,64,128,256)
   --sat-seconds S        seconds per saturation level (default 3)
-  --pool N               stack pool size (needs dev/stack.ts support; default: the stack's)
+  --pool N               stack pool size (default: the stack's, 10)
   --no-breakdown         skip the in-process handler measurement
   --no-profile           skip the CPU profiles of the stack (V8 inspector)
   --profile-seconds S    seconds of load per profiled route (default 3)

@@ -444,6 +444,17 @@ for (const backend of testBackends()) {
             "instructor_plan_created",
             "day_completed",
           ]);
+          const planEvent = events.find((e) => e.type === "instructor_plan_created");
+          assert.deepEqual(Object.keys(planEvent?.payload ?? {}).sort(), [
+            "cache_hits",
+            "cache_misses",
+            "day",
+            "degraded_mode",
+            "intent_id",
+            "revision",
+            "session_id",
+            "week",
+          ]);
           const text = JSON.stringify(events);
           assert.ok(!text.includes("Machine Learning") && !text.includes("backpropagation"));
           const messages = await stack.sql`

@@ -21,6 +21,7 @@ import type { Config } from "./config.ts";
 import type { UserClaims } from "./db.ts";
 import { ApiError, forbidden, invalidRequest, unauthorized } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import { withVerifiedTokenCache } from "./verified_tokens.ts";
 
 const ASYMMETRIC_ALGORITHMS = ["ES256", "RS256"];
 const UUID = z.uuid();
@@ -87,50 +88,51 @@ export function createTokenVerifier(config: Config, log?: Logger): TokenVerifier
     })
     : null;
 
-  return {
-    async verify(token) {
-      if (token.length > TOKEN_MAX_LENGTH) throw unauthorized("The bearer token is too large.");
-      if (!isCompactJws(token)) throw unauthorized("The bearer token is not a JWT.");
-      let alg: string | undefined;
-      try {
-        alg = decodeProtectedHeader(token).alg;
-      } catch (cause) {
-        throw unauthorized("The bearer token is not a JWT.", cause);
-      }
-      let payload: JWTPayload;
-      try {
-        if (alg === "HS256") {
-          if (!config.jwtSecret) {
-            log?.warn("auth.hs256_refused", { reason: "JWT_SECRET is not set" });
-            throw unauthorized("This deployment does not accept HS256 tokens.");
-          }
-          ({ payload } = await jwtVerify(token, config.jwtSecret, {
-            algorithms: ["HS256"],
-            requiredClaims: ["exp"],
-          }));
-        } else if (alg && ASYMMETRIC_ALGORITHMS.includes(alg)) {
-          if (!jwks) {
-            log?.warn("auth.jwks_missing", { reason: "neither SUPABASE_JWKS nor SUPABASE_URL" });
-            throw unauthorized("This deployment cannot verify asymmetric tokens.");
-          }
-          ({ payload } = await jwtVerify(token, jwks, {
-            algorithms: ASYMMETRIC_ALGORITHMS,
-            requiredClaims: ["exp"],
-          }));
-        } else {
-          throw unauthorized("The token's signing algorithm is not accepted.");
+  const verify = async (token: string): Promise<VerifiedToken> => {
+    if (token.length > TOKEN_MAX_LENGTH) throw unauthorized("The bearer token is too large.");
+    if (!isCompactJws(token)) throw unauthorized("The bearer token is not a JWT.");
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch (cause) {
+      throw unauthorized("The bearer token is not a JWT.", cause);
+    }
+    let payload: JWTPayload;
+    try {
+      if (alg === "HS256") {
+        if (!config.jwtSecret) {
+          log?.warn("auth.hs256_refused", { reason: "JWT_SECRET is not set" });
+          throw unauthorized("This deployment does not accept HS256 tokens.");
         }
-      } catch (cause) {
-        if (cause instanceof ApiError) throw cause;
-        throw unauthorized(describeJoseError(cause), cause);
+        ({ payload } = await jwtVerify(token, config.jwtSecret, {
+          algorithms: ["HS256"],
+          requiredClaims: ["exp"],
+        }));
+      } else if (alg && ASYMMETRIC_ALGORITHMS.includes(alg)) {
+        if (!jwks) {
+          log?.warn("auth.jwks_missing", { reason: "neither SUPABASE_JWKS nor SUPABASE_URL" });
+          throw unauthorized("This deployment cannot verify asymmetric tokens.");
+        }
+        ({ payload } = await jwtVerify(token, jwks, {
+          algorithms: ASYMMETRIC_ALGORITHMS,
+          requiredClaims: ["exp"],
+        }));
+      } else {
+        throw unauthorized("The token's signing algorithm is not accepted.");
       }
-      const role = RoleSchema.safeParse(payload.role);
-      if (!role.success) throw unauthorized("The token has no recognised role.");
-      if (role.data === "authenticated" && !audienceAccepts(payload.aud)) {
-        throw unauthorized("The token is meant for another audience.");
-      }
-      return { role: role.data, claims: payload };
-    },
+    } catch (cause) {
+      if (cause instanceof ApiError) throw cause;
+      throw unauthorized(describeJoseError(cause), cause);
+    }
+    const role = RoleSchema.safeParse(payload.role);
+    if (!role.success) throw unauthorized("The token has no recognised role.");
+    if (role.data === "authenticated" && !audienceAccepts(payload.aud)) {
+      throw unauthorized("The token is meant for another audience.");
+    }
+    return { role: role.data, claims: payload };
+  };
+  return {
+    verify: withVerifiedTokenCache(verify, (verified) => verified.claims.exp),
   };
 }
 

@@ -10,8 +10,8 @@
  *    and event, and releases the claim. Independent statements are pipelined, so the call log
  *    and the event add no round trip.
  */
-import type { CacheEntry, CacheWrite } from "../_shared/agents/cache.ts";
-import { type CallRecord, fanOut } from "../_shared/agents/client.ts";
+import type { CacheEntry } from "../_shared/agents/cache.ts";
+import { fanOut } from "../_shared/agents/client.ts";
 import { sleep } from "../_shared/agents/deadline.ts";
 import type { AgentPolicies } from "../_shared/agents/policies.ts";
 import type { AgentRequest } from "../_shared/agents/protocol.ts";
@@ -21,7 +21,7 @@ import { type AgentSignal, isCacheHit, type Signals } from "../_shared/agents/si
 import type { Config } from "../_shared/config.ts";
 import { asUser, jsonb, type Sql, type Tx, type UserClaims } from "../_shared/db.ts";
 import { noActiveIntent } from "../_shared/errors.ts";
-import { recordEvent } from "../_shared/events.ts";
+import type { EventType } from "../_shared/events.ts";
 import { composePlan } from "../_shared/plan/compose.ts";
 import type { PreviousCompletion } from "../_shared/plan/types.ts";
 import type { DayRunBody } from "../_shared/schemas.ts";
@@ -47,6 +47,11 @@ export interface RunDayInput {
   onAgentSettled?: (signal: AgentSignal) => void;
   /** Cancels the agent calls (not the write of what they returned). */
   signal?: AbortSignal;
+  /**
+   * `performance.now()` when the request arrived; the run's deadline counts from here, so time
+   * spent queueing for a database connection is inside it. Default: when runDay is called.
+   */
+  receivedAt?: number;
 }
 
 export interface RunDayResult {
@@ -60,11 +65,14 @@ export interface RunDayResult {
 /** A claim outlives its run's deadline by this much (time to store the result). */
 const CLAIM_GRACE_MS = 5_000;
 /**
- * Of the run's deadline, this share (at least WRITE_RESERVE_MIN_MS) is kept back from the agents
- * for loading and storing, so the answer, not just the fan-out, meets the deadline.
+ * Of the run's deadline, this share (at least WRITE_RESERVE_MIN_MS, and at least
+ * WRITE_RESERVE_LOAD_FACTOR times what loading took, which includes waiting for a pooled
+ * connection under load) is kept back from the agents for storing, so the answer, not just the
+ * fan-out, meets the deadline.
  */
 const WRITE_RESERVE_SHARE = 0.1;
 const WRITE_RESERVE_MIN_MS = 500;
+const WRITE_RESERVE_LOAD_FACTOR = 1.5;
 /** The agents always get at least this long, however late the run started. */
 const MIN_FAN_OUT_MS = 1_000;
 /** A claim whose release failed (database gone) is retried this often, then left to expire. */
@@ -287,45 +295,6 @@ function signalQuality(signals: Signals) {
   return quality;
 }
 
-function cacheWriteQuery(tx: Tx, userId: string, write: CacheWrite) {
-  if (write.kind === "store") {
-    return tx`
-      insert into wisely.agent_cache
-        (user_id, agent, scope_key, etag, payload, fetched_at, validated_at)
-      values (${userId}, ${write.agent}, ${write.scopeKey}, ${write.etag},
-        ${jsonb(tx, write.payload)}, now(), now())
-      on conflict (user_id, agent, scope_key) do update set
-        etag = excluded.etag, payload = excluded.payload,
-        fetched_at = excluded.fetched_at, validated_at = excluded.validated_at
-    `;
-  }
-  return tx`
-    update wisely.agent_cache set validated_at = now(), etag = coalesce(${write.etag}, etag)
-    where user_id = ${userId} and agent = ${write.agent} and scope_key = ${write.scopeKey}
-  `;
-}
-
-function recordCalls(
-  tx: Tx,
-  userId: string,
-  sessionId: string,
-  traceId: string,
-  calls: CallRecord[],
-) {
-  const rows = calls.map((call) => ({
-    user_id: userId,
-    session_id: sessionId,
-    agent: call.agent,
-    outcome: call.outcome,
-    status: call.status,
-    error_code: call.errorCode,
-    attempts: call.attempts,
-    latency_ms: Math.max(0, Math.round(call.latencyMs)),
-    trace_id: traceId,
-  }));
-  return rows.length === 0 ? Promise.resolve() : tx`insert into wisely.agent_calls ${tx(rows)}`;
-}
-
 /**
  * Releases a claim after a failed run, retrying for a few seconds when the database itself is
  * what failed, so waiting requests can take over before the claim expires. Never throws.
@@ -345,9 +314,17 @@ async function releaseAfterFailure(sql: Sql, input: RunDayInput, context: RunCon
   }
 }
 
-/** The agents' share of the run deadline: what is left after loading, less the write reserve. */
-function fanOutDeadlineMs(deadlineMs: number, elapsedMs: number): number {
-  const reserve = Math.max(WRITE_RESERVE_MIN_MS, deadlineMs * WRITE_RESERVE_SHARE);
+/**
+ * The agents' share of the run deadline: what is left since the request arrived, less the write
+ * reserve. `loadMs` is how long the loading transaction took, a measure of the database's
+ * current queue that the store will face too.
+ */
+export function fanOutDeadlineMs(deadlineMs: number, elapsedMs: number, loadMs: number): number {
+  const reserve = Math.max(
+    WRITE_RESERVE_MIN_MS,
+    deadlineMs * WRITE_RESERVE_SHARE,
+    loadMs * WRITE_RESERVE_LOAD_FACTOR,
+  );
   return Math.max(MIN_FAN_OUT_MS, Math.round(deadlineMs - elapsedMs - reserve));
 }
 
@@ -356,7 +333,7 @@ async function execute(
   deps: RunDayDeps,
   input: RunDayInput,
   context: RunContext,
-  startedAt: number,
+  timing: { receivedAt: number; loadMs: number },
 ): Promise<RunDayResult> {
   const { sql, config } = deps;
   const { userId, claims, body } = input;
@@ -389,7 +366,8 @@ async function execute(
       forceRefresh: body.force_refresh,
       deadlineMs: fanOutDeadlineMs(
         body.research ? settings.researchDeadlineMs : settings.deadlineMs,
-        performance.now() - startedAt,
+        performance.now() - timing.receivedAt,
+        timing.loadMs,
       ),
       attemptTimeoutMs: settings.attemptTimeoutMs,
       staleFactor: settings.staleFactor,
@@ -419,50 +397,93 @@ async function execute(
     const degraded = settled.some((signal) => !signal.available);
     const quality = signalQuality(fan.signals);
 
+    const stores = fan.cacheWrites.filter((w) => w.kind === "store").map((w) => ({
+      agent: w.agent,
+      scope_key: w.scopeKey,
+      etag: w.etag,
+      payload: w.payload,
+    }));
+    const revalidations = fan.cacheWrites.filter((w) => w.kind === "revalidate").map((w) => ({
+      agent: w.agent,
+      scope_key: w.scopeKey,
+      etag: w.etag,
+    }));
+    const calls = fan.calls.map((call) => ({
+      agent: call.agent,
+      outcome: call.outcome,
+      status: call.status,
+      error_code: call.errorCode,
+      attempts: call.attempts,
+      latency_ms: Math.max(0, Math.round(call.latencyMs)),
+    }));
     return await asUser(sql, claims, async (tx) => {
-      const cacheWrites = fan.cacheWrites.map((write) =>
-        cacheWriteQuery(tx, userId, write).execute()
-      );
+      // One statement stores everything: with `prepare: false` every parameterised statement
+      // costs a describe round trip, and these writes were most of day.run's database time.
       // A session that exists already (force_refresh) gets the next revision.
       const [session] = await tx<SessionRow[]>`
-        insert into wisely.sessions as s (id, user_id, intent_id, week, day, revision, plan_md,
-          plan_summary, plan, total_minutes, degraded_mode, cache_hits, cache_misses,
-          signal_quality)
-        values (${crypto.randomUUID()}, ${userId}, ${intent.id}, ${body.week}, ${body.day}, 1,
-          ${composed.plan_md}, ${jsonb(tx, composed.summary)}, ${jsonb(tx, composed.plan)},
-          ${composed.plan.total_minutes}, ${degraded}, ${cacheHits}, ${cacheMisses},
-          ${jsonb(tx, quality)})
-        on conflict (intent_id, week, day) do update set
-          revision = s.revision + 1, plan_md = excluded.plan_md,
-          plan_summary = excluded.plan_summary, plan = excluded.plan,
-          total_minutes = excluded.total_minutes, degraded_mode = excluded.degraded_mode,
-          cache_hits = excluded.cache_hits, cache_misses = excluded.cache_misses,
-          signal_quality = excluded.signal_quality, updated_at = now()
-        returning *
+        with s as (
+          insert into wisely.sessions as s (id, user_id, intent_id, week, day, revision, plan_md,
+            plan_summary, plan, total_minutes, degraded_mode, cache_hits, cache_misses,
+            signal_quality)
+          values (${crypto.randomUUID()}, ${userId}, ${intent.id}, ${body.week}, ${body.day}, 1,
+            ${composed.plan_md}, ${jsonb(tx, composed.summary)}, ${jsonb(tx, composed.plan)},
+            ${composed.plan.total_minutes}, ${degraded}, ${cacheHits}, ${cacheMisses},
+            ${jsonb(tx, quality)})
+          on conflict (intent_id, week, day) do update set
+            revision = s.revision + 1, plan_md = excluded.plan_md,
+            plan_summary = excluded.plan_summary, plan = excluded.plan,
+            total_minutes = excluded.total_minutes, degraded_mode = excluded.degraded_mode,
+            cache_hits = excluded.cache_hits, cache_misses = excluded.cache_misses,
+            signal_quality = excluded.signal_quality, updated_at = now()
+          returning *
+        ),
+        revision as (
+          insert into wisely.plan_revisions (session_id, user_id, revision, plan_md,
+            plan_summary, plan, degraded_mode, cache_hits, cache_misses, signal_quality)
+          select id, user_id, revision, plan_md, plan_summary, plan, degraded_mode, cache_hits,
+            cache_misses, signal_quality
+          from s
+        ),
+        call_log as (
+          insert into wisely.agent_calls (user_id, session_id, agent, outcome, status,
+            error_code, attempts, latency_ms, trace_id)
+          select s.user_id, s.id, c.agent, c.outcome, c.status, c.error_code, c.attempts,
+            c.latency_ms, ${input.traceId}
+          from s cross join jsonb_to_recordset(${jsonb(tx, calls)}) as c (agent text,
+            outcome text, status integer, error_code text, attempts integer, latency_ms integer)
+        ),
+        stored as (
+          insert into wisely.agent_cache
+            (user_id, agent, scope_key, etag, payload, fetched_at, validated_at)
+          select ${userId}, w.agent, w.scope_key, w.etag, w.payload, now(), now()
+          from jsonb_to_recordset(${jsonb(tx, stores)}) as w (agent text, scope_key text,
+            etag text, payload jsonb)
+          on conflict (user_id, agent, scope_key) do update set
+            etag = excluded.etag, payload = excluded.payload,
+            fetched_at = excluded.fetched_at, validated_at = excluded.validated_at
+        ),
+        revalidated as (
+          update wisely.agent_cache c set validated_at = now(), etag = coalesce(w.etag, c.etag)
+          from jsonb_to_recordset(${jsonb(tx, revalidations)}) as w (agent text,
+            scope_key text, etag text)
+          where c.user_id = ${userId} and c.agent = w.agent and c.scope_key = w.scope_key
+        ),
+        event as (
+          insert into wisely.events (user_id, type, payload)
+          -- The payload of EventPayloads["instructor_plan_created"] (ids, week, day, flags).
+          select s.user_id, ${"instructor_plan_created" satisfies EventType}, jsonb_build_object(
+              'session_id', s.id, 'intent_id', s.intent_id, 'week', s.week, 'day', s.day,
+              'revision', s.revision, 'degraded_mode', s.degraded_mode,
+              'cache_hits', s.cache_hits, 'cache_misses', s.cache_misses)
+          from s
+        ),
+        released as (
+          delete from wisely.run_claims
+          where intent_id = ${intent.id} and week = ${body.week} and day = ${body.day}
+            and claim_id = ${context.claimId}
+        )
+        select * from s
       `;
-      await Promise.all([
-        ...cacheWrites,
-        tx`
-          insert into wisely.plan_revisions (session_id, user_id, revision, plan_md, plan_summary,
-            plan, degraded_mode, cache_hits, cache_misses, signal_quality)
-          values (${session.id}, ${userId}, ${session.revision}, ${session.plan_md},
-            ${jsonb(tx, session.plan_summary)}, ${jsonb(tx, session.plan)},
-            ${session.degraded_mode}, ${session.cache_hits}, ${session.cache_misses},
-            ${jsonb(tx, session.signal_quality)})
-        `,
-        recordCalls(tx, userId, session.id, input.traceId, fan.calls),
-        recordEvent(tx, userId, "instructor_plan_created", {
-          session_id: session.id,
-          intent_id: intent.id,
-          week: session.week,
-          day: session.day,
-          revision: session.revision,
-          degraded_mode: session.degraded_mode,
-          cache_hits: session.cache_hits,
-          cache_misses: session.cache_misses,
-        }),
-        releaseClaim(tx, intent.id, body, context.claimId),
-      ]);
       return { session: sessionView(session), created: session.revision === 1, ran: true };
     });
   } catch (error) {
@@ -479,8 +500,9 @@ async function execute(
  */
 export async function runDay(deps: RunDayDeps, input: RunDayInput): Promise<RunDayResult> {
   const { sql, config } = deps;
-  const startedAt = performance.now();
+  const receivedAt = input.receivedAt ?? performance.now();
   for (let round = 1;; round++) {
+    const loadStarted = performance.now();
     const loaded = await asUser(
       sql,
       input.claims,
@@ -492,7 +514,10 @@ export async function runDay(deps: RunDayDeps, input: RunDayInput): Promise<RunD
       case "existing":
         return { session: sessionView(loaded.session), created: false, ran: false };
       case "run":
-        return await execute(deps, input, loaded.context, startedAt);
+        return await execute(deps, input, loaded.context, {
+          receivedAt,
+          loadMs: performance.now() - loadStarted,
+        });
       case "busy": {
         const session = await waitForClaimedRun(sql, input, loaded.intentId, loaded.expiresAt);
         if (session) return { session: sessionView(session), created: false, ran: false };

@@ -24,6 +24,8 @@ export interface RequestContext {
   log: Logger;
   /** Fields the handler adds to the request's log line (cache counts, flags). */
   logFields: LogFields;
+  /** `performance.now()` when the request reached the pipeline: deadlines count from here. */
+  receivedAt: number;
 }
 
 export type UserPrincipal = Extract<Principal, { kind: "user" }>;
@@ -178,7 +180,7 @@ export function createApp(options: AppOptions): App {
         const route = candidates.find((r) => r.method === req.method);
         if (!route) throw methodNotAllowed(candidates.map((r) => r.method));
         response = await dispatch(
-          { req, url, trace, log, logFields },
+          { req, url, trace, log, logFields, receivedAt: started },
           route,
           (gate) => gated.gate = gate,
         );

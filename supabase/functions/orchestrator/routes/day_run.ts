@@ -44,6 +44,7 @@ async function stream(
     claims: ctx.principal.claims,
     body,
     traceId: ctx.trace.traceId,
+    receivedAt: ctx.receivedAt,
     onAgentSettled: (signal) => {
       events.send("agent", agentEvent(signal));
       firstEvent.resolve();
@@ -95,6 +96,7 @@ export function dayRunRoute(deps: RunDayDeps): Route {
         claims: ctx.principal.claims,
         body,
         traceId: ctx.trace.traceId,
+        receivedAt: ctx.receivedAt,
       });
       logResult(ctx, result);
       return json(result.session, result.created ? 201 : 200);

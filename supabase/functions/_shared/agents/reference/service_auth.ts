@@ -5,6 +5,7 @@
  * `TokenVerifier` from `_shared/auth.ts` has this shape).
  */
 import { jwtVerify } from "jose";
+import { withVerifiedTokenCache } from "../../verified_tokens.ts";
 
 export interface ServiceTokenVerifier {
   /** Verifies the bearer token and gives its role; rejects when the token is not valid. */
@@ -21,16 +22,15 @@ export class ServiceAuthError extends Error {
 
 /** HS256 with the shared secret; `null` (no `JWT_SECRET`) refuses every token. */
 export function hs256ServiceVerifier(secret: Uint8Array | null): ServiceTokenVerifier {
-  return {
-    async verify(token) {
-      if (!secret) throw new ServiceAuthError("This deployment has no JWT_SECRET to verify with.");
-      const { payload } = await jwtVerify(token, secret, {
-        algorithms: ["HS256"],
-        requiredClaims: ["exp"],
-      });
-      return { role: payload.role };
-    },
-  };
+  const verify = withVerifiedTokenCache(async (token: string) => {
+    if (!secret) throw new ServiceAuthError("This deployment has no JWT_SECRET to verify with.");
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ["HS256"],
+      requiredClaims: ["exp"],
+    });
+    return { role: payload.role, exp: payload.exp };
+  }, (verified) => verified.exp);
+  return { verify };
 }
 
 const MAX_TOKEN_LENGTH = 8192;
