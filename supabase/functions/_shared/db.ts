@@ -4,6 +4,7 @@
  * row-level security, not handler code, is what keeps users apart.
  */
 import postgres from "postgres";
+import { DecayingMax } from "./decaying_max.ts";
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
@@ -90,6 +91,17 @@ export interface GateStatement {
   rolledBack(sql: Sql, error: unknown): Promise<void>;
 }
 
+const transactionLatency = new WeakMap<Sql, DecayingMax>();
+
+/**
+ * How long this pool's user transactions have taken lately, waiting for a connection included
+ * (a decaying maximum): what a transaction started now should expect. day.run sizes the time
+ * it keeps back for storing its result from it.
+ */
+export function recentTransactionMs(sql: Sql): number {
+  return transactionLatency.get(sql)?.value() ?? 0;
+}
+
 /**
  * Runs `fn` in one transaction as `authenticated` with the user's claims. The claims and role
  * are transaction-local (`set_config(..., true)`), so they cannot leak to the next request on
@@ -97,6 +109,21 @@ export interface GateStatement {
  * (which sets the same claims and role).
  */
 export async function asUser<T>(
+  sql: Sql,
+  claims: UserClaims,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  try {
+    return await runAsUser(sql, claims, fn);
+  } finally {
+    let latency = transactionLatency.get(sql);
+    if (!latency) transactionLatency.set(sql, latency = new DecayingMax());
+    latency.observe(performance.now() - started);
+  }
+}
+
+async function runAsUser<T>(
   sql: Sql,
   claims: UserClaims,
   fn: (tx: Tx) => Promise<T>,

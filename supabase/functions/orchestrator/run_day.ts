@@ -19,7 +19,14 @@ import { type AgentConfig, parseAgentRows } from "../_shared/agents/registry.ts"
 import { AGENT_SCOPES, scopeKey } from "../_shared/agents/scope.ts";
 import { type AgentSignal, isCacheHit, type Signals } from "../_shared/agents/signal.ts";
 import type { Config } from "../_shared/config.ts";
-import { asUser, jsonb, type Sql, type Tx, type UserClaims } from "../_shared/db.ts";
+import {
+  asUser,
+  jsonb,
+  recentTransactionMs,
+  type Sql,
+  type Tx,
+  type UserClaims,
+} from "../_shared/db.ts";
 import { noActiveIntent } from "../_shared/errors.ts";
 import type { EventType } from "../_shared/events.ts";
 import { composePlan } from "../_shared/plan/compose.ts";
@@ -66,13 +73,13 @@ export interface RunDayResult {
 const CLAIM_GRACE_MS = 5_000;
 /**
  * Of the run's deadline, this share (at least WRITE_RESERVE_MIN_MS, and at least
- * WRITE_RESERVE_LOAD_FACTOR times what loading took, which includes waiting for a pooled
- * connection under load) is kept back from the agents for storing, so the answer, not just the
- * fan-out, meets the deadline.
+ * WRITE_RESERVE_LOAD_FACTOR times what a transaction takes now, waiting for a pooled connection
+ * included) is kept back from the agents for storing, so the answer, not just the fan-out,
+ * meets the deadline.
  */
 const WRITE_RESERVE_SHARE = 0.1;
 const WRITE_RESERVE_MIN_MS = 500;
-const WRITE_RESERVE_LOAD_FACTOR = 1.5;
+const WRITE_RESERVE_LOAD_FACTOR = 2;
 /** The agents always get at least this long, however late the run started. */
 const MIN_FAN_OUT_MS = 1_000;
 /** A claim whose release failed (database gone) is retried this often, then left to expire. */
@@ -316,14 +323,19 @@ async function releaseAfterFailure(sql: Sql, input: RunDayInput, context: RunCon
 
 /**
  * The agents' share of the run deadline: what is left since the request arrived, less the write
- * reserve. `loadMs` is how long the loading transaction took, a measure of the database's
- * current queue that the store will face too.
+ * reserve. `storeEstimateMs` is what a transaction takes now (this run's load, or what the
+ * pool's transactions took lately, whichever is longer): under a queue for connections the
+ * store faces it too.
  */
-export function fanOutDeadlineMs(deadlineMs: number, elapsedMs: number, loadMs: number): number {
+export function fanOutDeadlineMs(
+  deadlineMs: number,
+  elapsedMs: number,
+  storeEstimateMs: number,
+): number {
   const reserve = Math.max(
     WRITE_RESERVE_MIN_MS,
     deadlineMs * WRITE_RESERVE_SHARE,
-    loadMs * WRITE_RESERVE_LOAD_FACTOR,
+    storeEstimateMs * WRITE_RESERVE_LOAD_FACTOR,
   );
   return Math.max(MIN_FAN_OUT_MS, Math.round(deadlineMs - elapsedMs - reserve));
 }
@@ -367,7 +379,7 @@ async function execute(
       deadlineMs: fanOutDeadlineMs(
         body.research ? settings.researchDeadlineMs : settings.deadlineMs,
         performance.now() - timing.receivedAt,
-        timing.loadMs,
+        Math.max(timing.loadMs, recentTransactionMs(sql)),
       ),
       attemptTimeoutMs: settings.attemptTimeoutMs,
       staleFactor: settings.staleFactor,
