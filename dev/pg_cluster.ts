@@ -77,8 +77,15 @@ function lookupUser(name: string): OsUser | null {
   return null;
 }
 
-/** Runs a binary (as `postgres` when `asPostgres`), returning its output; throws on failure. */
-async function run(cmd: string, args: string[], asPostgres: boolean): Promise<string> {
+/**
+ * Runs a PostgreSQL binary, as the `postgres` user when `asPostgres` (Postgres refuses to run
+ * as root), with a predictable locale (initdb refuses some inherited LANG values).
+ */
+export async function runPgBinary(
+  cmd: string,
+  args: string[],
+  asPostgres = Deno.uid() === 0,
+): Promise<{ ok: boolean; code: number; text: string }> {
   const [program, programArgs] = asPostgres
     ? ["runuser", ["-u", "postgres", "--", cmd, ...args]]
     : [cmd, args];
@@ -87,13 +94,20 @@ async function run(cmd: string, args: string[], asPostgres: boolean): Promise<st
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    // A predictable locale: initdb refuses some inherited LANG values.
     env: { LC_ALL: "C", LANG: "C" },
   }).output();
-  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-  if (!output.success) {
-    throw new Error(`${cmd} ${args.join(" ")} exited with ${output.code}:\n${text.trim()}`);
-  }
+  const decoder = new TextDecoder();
+  return {
+    ok: output.success,
+    code: output.code,
+    text: (decoder.decode(output.stdout) + decoder.decode(output.stderr)).trim(),
+  };
+}
+
+/** Runs a binary (as `postgres` when `asPostgres`), returning its output; throws on failure. */
+async function run(cmd: string, args: string[], asPostgres: boolean): Promise<string> {
+  const { ok, code, text } = await runPgBinary(cmd, args, asPostgres);
+  if (!ok) throw new Error(`${cmd} ${args.join(" ")} exited with ${code}:\n${text}`);
   return text;
 }
 

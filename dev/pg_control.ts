@@ -9,7 +9,7 @@
  * dev/pg_cluster.ts does.
  */
 import postgres from "postgres";
-import { findPgBinaries } from "./pg_cluster.ts";
+import { findPgBinaries, runPgBinary } from "./pg_cluster.ts";
 
 export interface PgControl {
   dataDir: string;
@@ -21,23 +21,8 @@ export interface PgControl {
   isRunning(): Promise<boolean>;
 }
 
-async function pgCtl(pgCtlPath: string, args: string[]): Promise<{ ok: boolean; text: string }> {
-  const asPostgres = Deno.uid() === 0;
-  const [program, programArgs] = asPostgres
-    ? ["runuser", ["-u", "postgres", "--", pgCtlPath, ...args]]
-    : [pgCtlPath, args];
-  const output = await new Deno.Command(program, {
-    args: programArgs,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { LC_ALL: "C", LANG: "C" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    ok: output.success,
-    text: (decoder.decode(output.stdout) + decoder.decode(output.stderr)).trim(),
-  };
+function pgCtl(pgCtlPath: string, args: string[]): Promise<{ ok: boolean; text: string }> {
+  return runPgBinary(pgCtlPath, args);
 }
 
 /**

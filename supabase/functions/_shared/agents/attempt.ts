@@ -7,6 +7,8 @@ import { AgentCallError, type AgentErrorCode } from "./call_error.ts";
 import type { Parsed } from "./payload.ts";
 import { raceAbort } from "./deadline.ts";
 import { parseRetryAfter } from "./retry_after.ts";
+import { readAtMost } from "../streams.ts";
+import { traceparent } from "../http/trace.ts";
 
 /** Largest answer body read from an agent: 1 MiB. */
 export const MAX_AGENT_BODY_BYTES = 1024 * 1024;
@@ -47,6 +49,7 @@ export async function attemptCall<T>(options: AttemptOptions<T>): Promise<Attemp
     "Content-Type": "application/json",
     "Accept": "application/json",
     "X-Idempotency-Key": options.idempotencyKey,
+    // A new child span per attempt of the run's trace.
     "traceparent": traceparent(options.traceId),
   });
   if (options.cached) headers.set("If-None-Match", options.cached.etag);
@@ -134,36 +137,12 @@ function failure<T>(
   return new AgentCallError("network", message, { status, cause });
 }
 
-/** W3C `traceparent` for a new child span of `traceId`, sampled. */
-function traceparent(traceId: string): string {
-  const span = crypto.getRandomValues(new Uint8Array(8));
-  if (span.every((b) => b === 0)) span[7] = 1; // the all-zero span id is invalid
-  const spanId = Array.from(span, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `00-${traceId}-${spanId}-01`;
-}
-
 async function readText(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new AgentCallError("invalid_payload", `The agent's answer exceeds ${maxBytes} bytes.`, {
-        status: response.status,
-      });
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
+  const bytes = await readAtMost(response.body, maxBytes);
+  if (bytes === null) {
+    throw new AgentCallError("invalid_payload", `The agent's answer exceeds ${maxBytes} bytes.`, {
+      status: response.status,
+    });
   }
   return new TextDecoder().decode(bytes);
 }

@@ -10,6 +10,7 @@ import {
   payloadTooLarge,
   unsupportedMediaType,
 } from "../errors.ts";
+import { readAtMost } from "../streams.ts";
 
 /** Bodies over this many bytes are refused with 413 (spec 5.2). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -118,30 +119,18 @@ export function checkJsonStructure(text: string, maxDepth = MAX_JSON_DEPTH): Err
   return null;
 }
 
-/** Reads the body as text, refusing it once it passes `maxBytes` without buffering more. */
-async function readLimited(req: Request, maxBytes: number): Promise<Uint8Array> {
+/**
+ * Reads the request body, refusing it (413) once it passes `maxBytes`, by its declared length
+ * or while streaming, without buffering more.
+ */
+export async function readLimited(
+  req: Request,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw payloadTooLarge(maxBytes);
-  if (!req.body) return new Uint8Array();
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw payloadTooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readAtMost(req.body, maxBytes);
+  if (bytes === null) throw payloadTooLarge(maxBytes);
   return bytes;
 }
 

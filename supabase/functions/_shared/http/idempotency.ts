@@ -19,9 +19,9 @@
  *   died — and the next request claims it anew. A key past its expiry is claimed anew too.
  */
 import type { Sql } from "../db.ts";
-import { ApiError, invalidRequest, payloadTooLarge } from "../errors.ts";
+import { ApiError, invalidRequest } from "../errors.ts";
 import { canonicalJson } from "../agents/canonical_json.ts";
-import { MAX_BODY_BYTES } from "./body.ts";
+import { MAX_BODY_BYTES, readLimited } from "./body.ts";
 import type { RateBucket } from "./rate_limit.ts";
 import { accountMissing, BUCKET_DEFAULTS } from "./rate_limit.ts";
 import { JSON_CONTENT_TYPE } from "./respond.ts";
@@ -53,33 +53,11 @@ export async function bufferBody(
   req: Request,
   maxBytes = MAX_BODY_BYTES,
 ): Promise<{ req: Request; bytes: Uint8Array }> {
-  const declared = Number(req.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) throw payloadTooLarge(maxBytes);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (req.body) {
-    const reader = req.body.getReader();
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw payloadTooLarge(maxBytes);
-      }
-      chunks.push(value);
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readLimited(req, maxBytes);
   const copy = new Request(req.url, {
     method: req.method,
     headers: req.headers,
-    body: size > 0 ? bytes : null,
+    body: bytes.byteLength > 0 ? bytes : null,
     signal: req.signal,
   });
   return { req: copy, bytes };

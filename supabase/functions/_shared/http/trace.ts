@@ -15,7 +15,8 @@ function randomHex(bytes: number): string {
 }
 
 export function newSpanId(): string {
-  return randomHex(8);
+  const id = randomHex(8);
+  return id === "0000000000000000" ? "0000000000000001" : id; // all zeros is invalid
 }
 
 /** Reads `traceparent` when it is well formed (and not all zeros), else starts a new trace. */
@@ -25,7 +26,7 @@ export function traceFrom(headers: Headers): TraceContext {
   return { traceId, spanId: newSpanId() };
 }
 
-/** The header value for a child span of `trace`. */
-export function traceparent(trace: TraceContext, spanId = newSpanId()): string {
-  return `00-${trace.traceId}-${spanId}-01`;
+/** The header value for a new child span (sampled) of the trace `traceId`. */
+export function traceparent(traceId: string, spanId = newSpanId()): string {
+  return `00-${traceId}-${spanId}-01`;
 }
