@@ -4,7 +4,7 @@ import { createTokenVerifier } from "../../supabase/functions/_shared/auth.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { createApp, json, routePath } from "../../supabase/functions/_shared/http/app.ts";
 import { MAX_BODY_BYTES, readJson } from "../../supabase/functions/_shared/http/body.ts";
-import { silentLogger } from "../../supabase/functions/_shared/log.ts";
+import { createLogger, silentLogger } from "../../supabase/functions/_shared/log.ts";
 import { mintServiceJwt } from "../../supabase/functions/_shared/config.ts";
 
 const config = await loadConfig(new Map([["WISELY_LOCAL_STACK", "1"]]));
@@ -160,4 +160,25 @@ Deno.test("an unexpected error is a 500 that leaks nothing", async () => {
   const response = await app.fetch(new Request("http://local/orchestrator/boom"));
   const body = await expectError(response, 500, "INTERNAL");
   assert.ok(!JSON.stringify(body).includes("secret_table"));
+});
+
+Deno.test("the request log names only known routes, never the client's path text", async () => {
+  const lines: string[] = [];
+  const logged = createApp({
+    functionName: "orchestrator",
+    verifier: createTokenVerifier(config),
+    log: createLogger({ functionName: "orchestrator", sink: (line) => lines.push(line) }),
+    routes: [{
+      method: "GET",
+      path: "open",
+      auth: "none",
+      handle: () => Promise.resolve(json({})),
+    }],
+  });
+  await (await logged.fetch(new Request("http://local/orchestrator/my%20secret%20diary"))).body
+    ?.cancel();
+  await (await logged.fetch(new Request("http://local/orchestrator/open"))).body?.cancel();
+  const routes = lines.map((line) => JSON.parse(line).route);
+  assert.deepEqual(routes, ["(unknown)", "open"]);
+  assert.ok(!lines.join("\n").includes("secret"));
 });

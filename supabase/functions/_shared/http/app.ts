@@ -169,7 +169,11 @@ export function createApp(options: AppOptions): App {
       const url = new URL(req.url);
       const path = routePath(url.pathname, options.functionName);
       const trace = traceFrom(req.headers);
-      const logFields: LogFields = { route: path, trace_id: trace.traceId };
+      // Only known route names are logged: an unknown path is text the client chose.
+      const logFields: LogFields = {
+        route: byPath.has(path) ? path : "(unknown)",
+        trace_id: trace.traceId,
+      };
       if (req.method === "OPTIONS") return preflight();
 
       let response: Response;
