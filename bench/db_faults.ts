@@ -8,15 +8,9 @@
  * fails. Sizes are flags (`--help`).
  */
 import { parseArgs } from "node:util";
-import postgres from "postgres";
-import { migrate } from "../dev/migrate.ts";
-import { attachPgControl } from "../dev/pg_control.ts";
-import { startPgCluster } from "../dev/pg_cluster.ts";
-import { OrchestratorClient } from "./lib/client.ts";
 import { machineInfo, machineLines } from "./lib/machine.ts";
 import { runOutageDrill } from "./lib/outage.ts";
-import { startServerProcess } from "./lib/server_proc.ts";
-import { createUsers, relaxRateLimits, serviceJwt, setAllFaults } from "./lib/world.ts";
+import { startOutageRig } from "./lib/outage_rig.ts";
 
 const HELP = `deno task db-faults [flags]
   --users N           concurrent learners (default 100)
@@ -54,54 +48,30 @@ if (flags.help) {
 }
 
 const log = (line: string) => console.error(`[db-faults] ${line}`);
-const cluster = await startPgCluster();
-const admin = postgres(cluster.url, { max: 2, prepare: false, onnotice: () => {} });
 const logFile = flags["log-file"] ??
   await Deno.makeTempFile({ prefix: "wisely-db-faults-", suffix: ".log" });
-let stack: Awaited<ReturnType<typeof startServerProcess>> | null = null;
+const latency = Number(flags["agent-latency"]);
+const rig = await startOutageRig({
+  learners: Number(flags.users),
+  agentLatencyMs: latency,
+  logFile,
+  poolMax: flags.pool ? Number(flags.pool) : undefined,
+});
+const { stack, users, control } = rig;
 try {
-  await migrate(admin, { bootstrap: true });
-  // The drill is about the database, not rate limits: its learners retry far faster than people.
-  await relaxRateLimits(admin);
-  const control = await attachPgControl(cluster.url);
-  stack = await startServerProcess({
-    mode: "stack",
-    databaseUrl: cluster.url,
-    migrate: false,
-    agentFaults: true,
-    poolMax: flags.pool ? Number(flags.pool) : undefined,
-    logFile,
-  });
-  const machine = await machineInfo(admin);
-  const latency = Number(flags["agent-latency"]);
-  await setAllFaults(
-    stack.functionsUrl,
-    await serviceJwt(),
-    latency > 0 ? [{ fault: { latency_ms: latency }, count: "always" }] : [],
-  );
-  const users = await createUsers(
-    admin,
-    Number(flags.users),
-    stack.issuer ?? `${stack.url}/auth/v1`,
-  );
+  const machine = await machineInfo(rig.admin);
   log(
     `${users.length} learners against ${stack.url} (pool max ${stack.poolMax}); data ${control.dataDir}`,
   );
 
   const result = await runOutageDrill({
-    api: new OrchestratorClient(stack.functionsUrl),
-    functionsUrl: stack.functionsUrl,
-    admin,
-    databaseUrl: cluster.url,
-    control,
-    users,
+    ...rig.targets,
     beforeMs: Number(flags["before-s"]) * 1000,
     outageMs: Number(flags["outage-s"]) * 1000,
     afterMs: Number(flags["after-s"]) * 1000,
     timeoutMs: Number(flags["timeout-ms"]),
     pauseAfterErrorMs: Number(flags["pause-ms"]),
     recoverWithinMs: Number(flags["recover-s"]) * 1000,
-    serverAlive: () => stack!.exitStatus() === null,
     log,
   });
 
@@ -138,9 +108,7 @@ try {
   for (const line of result.timeline) console.log(`    ${line}`);
   if (result.checks.some((c) => !c.ok)) Deno.exitCode = 1;
 } finally {
-  await stack?.stop();
-  await admin.end({ timeout: 2 }).catch(() => {});
-  await cluster.stop();
+  await rig.close();
   if (!flags["log-file"]) await Deno.remove(logFile).catch(() => {});
 }
 

@@ -104,6 +104,16 @@ export async function runPgBinary(
   };
 }
 
+/** `pg_ctl start` arguments: wait (up to 60 s) until the server accepts connections. */
+export function pgCtlStartArgs(dataDir: string, logFile: string, serverOptions: string): string[] {
+  return ["start", "-D", dataDir, "-w", "-t", "60", "-l", logFile, "-o", serverOptions];
+}
+
+/** `pg_ctl stop -m fast`: ends every session (clients see 57P01) and waits for the stop. */
+export function pgCtlStopArgs(dataDir: string): string[] {
+  return ["stop", "-D", dataDir, "-m", "fast", "-w"];
+}
+
 /** Runs a binary (as `postgres` when `asPostgres`), returning its output; throws on failure. */
 async function run(cmd: string, args: string[], asPostgres: boolean): Promise<string> {
   const { ok, code, text } = await runPgBinary(cmd, args, asPostgres);
@@ -162,18 +172,7 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
       `-c timezone=UTC`,
     ].join(" ");
     try {
-      await run(bins.pgCtl, [
-        "start",
-        "-D",
-        dataDir,
-        "-w",
-        "-t",
-        "60",
-        "-l",
-        logFile,
-        "-o",
-        serverOptions,
-      ], asPostgres);
+      await run(bins.pgCtl, pgCtlStartArgs(dataDir, logFile, serverOptions), asPostgres);
     } catch (cause) {
       lastError = cause;
       continue;
@@ -186,7 +185,7 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
         if (stopped) return;
         stopped = true;
         try {
-          await run(bins.pgCtl, ["stop", "-D", dataDir, "-m", "fast", "-w"], asPostgres);
+          await run(bins.pgCtl, pgCtlStopArgs(dataDir), asPostgres);
         } finally {
           await cleanup();
         }

@@ -9,7 +9,7 @@
  * dev/pg_cluster.ts does.
  */
 import postgres from "postgres";
-import { findPgBinaries, runPgBinary } from "./pg_cluster.ts";
+import { findPgBinaries, pgCtlStartArgs, pgCtlStopArgs, runPgBinary } from "./pg_cluster.ts";
 
 export interface PgControl {
   dataDir: string;
@@ -19,10 +19,6 @@ export interface PgControl {
   start(): Promise<void>;
   /** `pg_ctl status`: true while the server runs. */
   isRunning(): Promise<boolean>;
-}
-
-function pgCtl(pgCtlPath: string, args: string[]): Promise<{ ok: boolean; text: string }> {
-  return runPgBinary(pgCtlPath, args);
 }
 
 /**
@@ -62,26 +58,15 @@ export async function attachPgControl(url: string): Promise<PgControl> {
   return {
     dataDir,
     async stop() {
-      const result = await pgCtl(bins.pgCtl, ["stop", "-D", dataDir, "-m", "fast", "-w"]);
+      const result = await runPgBinary(bins.pgCtl, pgCtlStopArgs(dataDir));
       if (!result.ok) throw new Error(`pg_ctl stop failed: ${result.text}`);
     },
     async start() {
-      const result = await pgCtl(bins.pgCtl, [
-        "start",
-        "-D",
-        dataDir,
-        "-w",
-        "-t",
-        "60",
-        "-l",
-        logFile,
-        "-o",
-        options,
-      ]);
+      const result = await runPgBinary(bins.pgCtl, pgCtlStartArgs(dataDir, logFile, options));
       if (!result.ok) throw new Error(`pg_ctl start failed: ${result.text}`);
     },
     async isRunning() {
-      return (await pgCtl(bins.pgCtl, ["status", "-D", dataDir])).ok;
+      return (await runPgBinary(bins.pgCtl, ["status", "-D", dataDir])).ok;
     },
   };
 }

@@ -10,14 +10,9 @@
  * not a crashed test runner.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
-import { migrate } from "../../dev/migrate.ts";
-import { attachPgControl } from "../../dev/pg_control.ts";
-import { findPgBinaries, startPgCluster } from "../../dev/pg_cluster.ts";
-import { OrchestratorClient } from "../../bench/lib/client.ts";
+import { findPgBinaries } from "../../dev/pg_cluster.ts";
 import { runOutageDrill } from "../../bench/lib/outage.ts";
-import { startServerProcess } from "../../bench/lib/server_proc.ts";
-import { createUsers, relaxRateLimits, serviceJwt, setAllFaults } from "../../bench/lib/world.ts";
+import { startOutageRig } from "../../bench/lib/outage_rig.ts";
 
 Deno.test({
   name: "[postgres] a database outage under load: 503s, recovery, nothing half-written",
@@ -26,36 +21,14 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const cluster = await startPgCluster();
-    const admin = postgres(cluster.url, { max: 2, prepare: false, onnotice: () => {} });
     const logFile = await Deno.makeTempFile({ prefix: "wisely-db-outage-", suffix: ".log" });
-    let stack: Awaited<ReturnType<typeof startServerProcess>> | null = null;
+    // Agents answer after 100 ms, so some runs are between their two transactions when the
+    // database stops.
+    const rig = await startOutageRig({ learners: 20, agentLatencyMs: 100, logFile });
+    const { stack } = rig;
     try {
-      await migrate(admin, { bootstrap: true });
-      // About the database, not rate limits: the learners retry far faster than people.
-      await relaxRateLimits(admin);
-      const control = await attachPgControl(cluster.url);
-      stack = await startServerProcess({
-        mode: "stack",
-        databaseUrl: cluster.url,
-        migrate: false,
-        agentFaults: true,
-        logFile,
-      });
-      // Agents answer after 100 ms, so some runs are between their two transactions when the
-      // database stops.
-      await setAllFaults(stack.functionsUrl, await serviceJwt(), [
-        { fault: { latency_ms: 100 }, count: "always" },
-      ]);
-      const users = await createUsers(admin, 20, stack.issuer ?? `${stack.url}/auth/v1`);
-      const running = stack;
       const result = await runOutageDrill({
-        api: new OrchestratorClient(stack.functionsUrl),
-        functionsUrl: stack.functionsUrl,
-        admin,
-        databaseUrl: cluster.url,
-        control,
-        users,
+        ...rig.targets,
         beforeMs: 2_000,
         outageMs: 4_000,
         afterMs: 12_000,
@@ -64,7 +37,6 @@ Deno.test({
         // is a hang.
         timeoutMs: 10_000,
         pauseAfterErrorMs: 200,
-        serverAlive: () => running.exitStatus() === null,
       });
       const failed = result.checks.filter((c) => !c.ok);
       const report = [
@@ -78,9 +50,7 @@ Deno.test({
       ].join("\n");
       assert.equal(failed.length, 0, report);
     } finally {
-      await stack?.stop();
-      await admin.end({ timeout: 2 }).catch(() => {});
-      await cluster.stop();
+      await rig.close();
       await Deno.remove(logFile).catch(() => {});
     }
   },

@@ -4,6 +4,7 @@
  * (rejects with the signal's reason) and on an unknown host (rejects with a `TypeError`). No
  * sockets.
  */
+import type { AgentRequest } from "../../supabase/functions/_shared/agents/protocol.ts";
 
 export type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -78,3 +79,25 @@ export function scripted(status: number, body: unknown, headers: HeadersInit = {
       headers: { "Content-Type": "application/json", ...Object.fromEntries(new Headers(headers)) },
     });
 }
+
+/** A valid agent request (spec 6.2), shared by the client and policy tests. */
+export const SAMPLE_AGENT_REQUEST: AgentRequest = {
+  user_id: "3f0c5a8e-9b1d-4c2e-8f7a-1b2c3d4e5f60",
+  intent: {
+    id: "7d9e8f10-2a3b-4c5d-9e6f-708192a3b4c5",
+    topic: "Linear algebra",
+    depth: "informed",
+    end_goal: "Understand the maths behind machine learning papers",
+    time_per_day_min: 30,
+    user_tz: "UTC",
+  },
+  week: 3,
+  day: 5,
+  research: false,
+  history: {
+    completed_sessions: 16,
+    last_confidence: 6,
+    last_completion_time_min: 28,
+    last_hint: null,
+  },
+};

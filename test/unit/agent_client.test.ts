@@ -9,11 +9,7 @@ import {
   remainingMs,
   sleep,
 } from "../../supabase/functions/_shared/agents/deadline.ts";
-import {
-  AGENT_NAMES,
-  type AgentName,
-  type AgentRequest,
-} from "../../supabase/functions/_shared/agents/protocol.ts";
+import { AGENT_NAMES, type AgentName } from "../../supabase/functions/_shared/agents/protocol.ts";
 import { REFERENCE_CONTENT } from "../../supabase/functions/_shared/agents/reference/content.ts";
 import { contentEtag } from "../../supabase/functions/_shared/agents/reference/etag.ts";
 import { createReferenceAgent } from "../../supabase/functions/_shared/agents/reference/server.ts";
@@ -26,32 +22,17 @@ import { parseRetryAfter } from "../../supabase/functions/_shared/agents/retry_a
 import { scopeKey } from "../../supabase/functions/_shared/agents/scope.ts";
 import type { AgentSignal } from "../../supabase/functions/_shared/agents/signal.ts";
 import { type Config, loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { type Handler, routedFetch, scripted, withFault } from "../support/agent_fetch.ts";
+import {
+  type Handler,
+  routedFetch,
+  SAMPLE_AGENT_REQUEST as REQUEST,
+  scripted,
+  withFault,
+} from "../support/agent_fetch.ts";
 
 const BASE = "http://agents.test";
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const HOUR_MS = 3_600_000;
-
-const REQUEST: AgentRequest = {
-  user_id: "3f0c5a8e-9b1d-4c2e-8f7a-1b2c3d4e5f60",
-  intent: {
-    id: "7d9e8f10-2a3b-4c5d-9e6f-708192a3b4c5",
-    topic: "Linear algebra",
-    depth: "informed",
-    end_goal: "Understand the maths behind machine learning papers",
-    time_per_day_min: 30,
-    user_tz: "UTC",
-  },
-  week: 3,
-  day: 5,
-  research: false,
-  history: {
-    completed_sessions: 16,
-    last_confidence: 6,
-    last_completion_time_min: 28,
-    last_hint: null,
-  },
-};
 
 let cachedConfig: Config | null = null;
 async function config(): Promise<Config> {

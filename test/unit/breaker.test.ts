@@ -11,10 +11,9 @@ import {
   type AgentPoliciesOptions,
   createAgentPolicies,
 } from "../../supabase/functions/_shared/agents/policies.ts";
-import type { AgentRequest } from "../../supabase/functions/_shared/agents/protocol.ts";
 import { parseAgentRows } from "../../supabase/functions/_shared/agents/registry.ts";
 import { parseSettings } from "../../supabase/functions/_shared/settings.ts";
-import { routedFetch, scripted } from "../support/agent_fetch.ts";
+import { routedFetch, SAMPLE_AGENT_REQUEST as REQUEST, scripted } from "../support/agent_fetch.ts";
 
 const OPEN_MS = 30_000;
 
@@ -420,27 +419,6 @@ Deno.test("policies: the breaker's open period and half-open probe on the inject
 
 // ---------------------------------------------------------------------------------------------
 // Through the client: a skipped call reports 0 attempts
-
-const REQUEST: AgentRequest = {
-  user_id: "3f0c5a8e-9b1d-4c2e-8f7a-1b2c3d4e5f60",
-  intent: {
-    id: "7d9e8f10-2a3b-4c5d-9e6f-708192a3b4c5",
-    topic: "Linear algebra",
-    depth: "informed",
-    end_goal: "Understand the maths behind machine learning papers",
-    time_per_day_min: 30,
-    user_tz: "UTC",
-  },
-  week: 3,
-  day: 5,
-  research: false,
-  history: {
-    completed_sessions: 16,
-    last_confidence: 6,
-    last_completion_time_min: 28,
-    last_hint: null,
-  },
-};
 
 Deno.test("fanOut with policies: failures open the circuit, then calls report circuit_open and 0 attempts", async () => {
   const { set, clock } = policies();
