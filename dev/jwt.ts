@@ -4,13 +4,26 @@
  * `deno task token`, `deno task start` and the tests.
  */
 import { SignJWT } from "jose";
-import { LOCAL_SUPABASE_URL, mintServiceJwt } from "../supabase/functions/_shared/config.ts";
+import { LOCAL_SUPABASE_URL } from "../supabase/functions/_shared/config.ts";
 
-export { mintServiceJwt };
+/**
+ * Mints a legacy service_role JWT, as the Supabase CLI's local service key (HS256 with
+ * `JWT_SECRET`). Only the local stack and tests mint: the functions never do.
+ */
+export async function mintServiceJwt(secret: Uint8Array, issuer = "supabase-demo") {
+  return await new SignJWT({ role: "service_role" })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(issuer)
+    .setIssuedAt()
+    .setExpirationTime("10y")
+    .sign(secret);
+}
 
 /** The local stack's demo learner: `deno task start` seeds it, `deno task token` defaults to it. */
 export const DEMO_USER_ID = "00000000-0000-4000-8000-000000000001";
 export const DEMO_USER_EMAIL = "demo@wisely.local";
+/** The demo learner's password for `signInWithPassword` (reset to this on every start). */
+export const DEMO_USER_PASSWORD = "wisely-demo";
 
 export interface MintUserJwtOptions {
   /** HS256 secret (`JWT_SECRET`). */

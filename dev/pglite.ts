@@ -4,9 +4,13 @@
  *
  * The socket server serves ONE client connection at a time (a second is refused with "Too many
  * connections"), so clients use a pool of max 1. It does not migrate: see dev/migrate.ts.
+ *
+ * In memory by default (tests, benchmarks); with `dataDir` the database lives in that directory,
+ * claimed with an exclusive lock for the server's lifetime (dev/pglite_dir.ts).
  */
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { claimDataDir, type DataDirClaim } from "./pglite_dir.ts";
 
 export interface PgliteOptions {
   /**
@@ -14,15 +18,23 @@ export interface PgliteOptions {
    * port 0 and reports the port it got).
    */
   port?: number;
-  /** Directory to persist the database in. Default: in memory, gone on stop(). */
+  /**
+   * Directory to persist the database in: created if missing, refused if it is neither empty nor
+   * a data directory, and locked until stop() (a second server on it fails at once).
+   * @default undefined: in memory, gone on stop().
+   */
   dataDir?: string;
+  /** Empty `dataDir` first, for a new database. Ignored without `dataDir`. @default false */
+  fresh?: boolean;
 }
 
 export interface PgliteServer {
   /** `postgres://postgres@127.0.0.1:PORT/postgres` */
   url: string;
   port: number;
-  /** Closes client connections, the listener and the database. Safe to call twice. */
+  /** Absolute path of the data directory, or null in memory. */
+  dataDir: string | null;
+  /** Closes client connections, the listener, the database, then unlocks. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -36,16 +48,46 @@ function boundPort(server: PGLiteSocketServer): number {
   return port;
 }
 
+/** Opens the database: in memory, or in its claimed directory. */
+async function openDatabase(claim: DataDirClaim | null): Promise<PGlite> {
+  if (claim === null) return await PGlite.create();
+  try {
+    return await PGlite.create({ dataDir: claim.path });
+  } catch (cause) {
+    throw new Error(
+      `PGlite could not open the database in ${claim.path}. If it is damaged, start over with ` +
+        `an empty directory.`,
+      { cause },
+    );
+  }
+}
+
 /** Starts PGlite and its socket server on 127.0.0.1. */
 export async function startPglite(options: PgliteOptions = {}): Promise<PgliteServer> {
-  const db = options.dataDir === undefined
-    ? await PGlite.create()
-    : await PGlite.create({ dataDir: options.dataDir });
+  // The lock comes first: a second stack must fail before it opens (and damages) the files.
+  const claim = options.dataDir === undefined
+    ? null
+    : await claimDataDir(options.dataDir, { fresh: options.fresh });
+  let db: PGlite;
+  try {
+    db = await openDatabase(claim);
+  } catch (error) {
+    claim?.release();
+    throw error;
+  }
+  // Only once the database is closed may another stack open the directory.
+  const closeDatabase = async () => {
+    try {
+      await db.close();
+    } finally {
+      claim?.release();
+    }
+  };
   const server = new PGLiteSocketServer({ db, port: options.port ?? 0, host: "127.0.0.1" });
   try {
     await server.start();
   } catch (cause) {
-    await db.close();
+    await closeDatabase();
     throw new Error(`PGlite socket server could not listen on port ${options.port ?? 0}`, {
       cause,
     });
@@ -55,13 +97,14 @@ export async function startPglite(options: PgliteOptions = {}): Promise<PgliteSe
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    dataDir: claim?.path ?? null,
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
         await server.stop();
       } finally {
-        await db.close();
+        await closeDatabase();
       }
     },
   };

@@ -5,13 +5,23 @@
  * nothing here reads or writes process-wide state beyond `SUPABASE_DB_URL` as a default.
  */
 import type postgres from "postgres";
-import { type Config, loadConfig, LOCAL_PORT } from "../supabase/functions/_shared/config.ts";
+import {
+  type Config,
+  loadConfig,
+  LOCAL_JWT_SECRET,
+  LOCAL_PORT,
+} from "../supabase/functions/_shared/config.ts";
 import { createPool } from "../supabase/functions/_shared/db.ts";
 import { AGENT_NAMES } from "../supabase/functions/_shared/agents/protocol.ts";
 import { createReferenceAgent } from "../supabase/functions/_shared/agents/reference/server.ts";
 import { createOrchestrator } from "../supabase/functions/orchestrator/app.ts";
+import { createTokenVerifier } from "../supabase/functions/_shared/auth.ts";
+import { type LocalAuth, startLocalAuth } from "./auth/mod.ts";
 import { createGateway, type FetchHandler } from "./gateway.ts";
+import { type ApiKeySet, LOCAL_API_KEYS } from "./keys.ts";
+import { type LocalRealtime, startLocalRealtime } from "./realtime/mod.ts";
 import { migrate } from "./migrate.ts";
+import { CONSOLE_PATH, createConsoleSite } from "./static.ts";
 import { type PgliteServer, startPglite } from "./pglite.ts";
 
 export { DEMO_USER_EMAIL, DEMO_USER_ID } from "./jwt.ts";
@@ -22,6 +32,14 @@ export interface StackOptions {
    * embedded PGlite. `null` always starts an embedded PGlite.
    */
   databaseUrl?: string | null;
+  /**
+   * Directory the embedded PGlite keeps its data in across restarts: created if missing, and
+   * locked while the stack runs (a second stack on it fails at once). Unused on Postgres.
+   * @default null: in memory, gone on stop() (what tests and benchmarks want).
+   */
+  dataDir?: string | null;
+  /** Empty `dataDir` before starting, for a new database. @default false */
+  freshData?: boolean;
   /** Port of the gateway on 127.0.0.1. Default: `PORT` in `env`, else 54321. 0 picks a free one. */
   port?: number;
   /** Apply the platform bootstrap and all migrations first. Default: true. */
@@ -29,9 +47,11 @@ export interface StackOptions {
   /** Let the reference agents honour fault-injection headers (tests only). Default: false. */
   agentFaults?: boolean;
   /**
-   * Extra configuration variables (`JWT_SECRET`, `EDGE_BASE_URL`, …) for `loadConfig`. They win
-   * over the stack's defaults, except `WISELY_LOCAL_STACK`, `PORT` and `SUPABASE_DB_URL`, which
-   * describe the stack itself. Default: none; the process environment is never read for these.
+   * Extra configuration variables (`JWT_SECRET`, `SUPABASE_SECRET_KEYS`, `EDGE_BASE_URL`, …) for
+   * `loadConfig`. They win over the stack's defaults, except `WISELY_LOCAL_STACK`, `PORT` and
+   * `SUPABASE_DB_URL`, which describe the stack itself. An empty value means unset, with no
+   * local default (`JWT_SECRET: ""`: a new-key project). The Auth and Realtime accept the same
+   * keys. Default: none; the process environment is never read for these.
    */
   env?: Record<string, string>;
   /** Progress lines (database, migrations). Default: discarded. */
@@ -47,11 +67,17 @@ export interface Stack {
   functionsUrl: string;
   databaseUrl: string;
   kind: "postgres" | "pglite";
+  /** Absolute path of PGlite's data directory; null in memory and on Postgres. */
+  dataDir: string | null;
   /** The one admin pool; the functions use it too. */
   sql: postgres.Sql;
   /** Its size. */
   poolMax: number;
   config: Config;
+  /** The API keys the stack accepts (the Supabase CLI's local ones unless `env` says others). */
+  keys: ApiKeySet;
+  /** The local Auth at `url + "/auth/v1"`. */
+  auth: LocalAuth;
   /** Stops the server (letting requests in flight finish), ends the pool, stops PGlite. */
   stop(): Promise<void>;
 }
@@ -64,26 +90,56 @@ function stackEnv(
   options: StackOptions,
   port: number,
   databaseUrl: string | null,
+  auth: LocalAuth | null = null,
 ): Map<string, string> {
   const env = new Map<string, string>([
     ["EDGE_BASE_URL", `http://127.0.0.1:${port}`],
+    // The functions find the project where a hosted function would: SUPABASE_URL, and the
+    // local Auth's public keys in SUPABASE_JWKS.
+    ["SUPABASE_URL", `http://127.0.0.1:${port}`],
+    ...(auth ? [["SUPABASE_JWKS", JSON.stringify(auth.jwks)] as [string, string]] : []),
     ...Object.entries(options.env ?? {}),
     ["WISELY_LOCAL_STACK", "1"],
     ["PORT", String(port)],
   ]);
-  // An unset SUPABASE_DB_URL is how the config says "embedded PGlite".
+  // An unset SUPABASE_DB_URL is how the config says "embedded PGlite"; the stack's database is
+  // its own, so WISELY_DB_URL does not apply either.
   env.delete("SUPABASE_DB_URL");
+  env.delete("WISELY_DB_URL");
   if (databaseUrl) env.set("SUPABASE_DB_URL", databaseUrl);
   if (options.agentFaults) env.set("WISELY_AGENT_FAULTS", "1");
   return env;
 }
 
-function buildFunctions(config: Config, sql: postgres.Sql): Record<string, FetchHandler> {
+/**
+ * The API keys the stack's Auth and Realtime accept: the functions' own (the CLI's local keys
+ * unless `env` says otherwise), and the CLI's legacy JWT keys while the secret that signed them
+ * is the configured `JWT_SECRET`.
+ */
+function stackKeys(config: Config): ApiKeySet {
+  const legacy = config.jwtSecret !== null &&
+    new TextDecoder().decode(config.jwtSecret) === LOCAL_JWT_SECRET;
+  return {
+    publishable: config.publishableKeys,
+    secret: config.secretKeys,
+    legacyAnon: legacy ? LOCAL_API_KEYS.legacyAnon : [],
+    legacyServiceRole: [
+      ...(legacy ? LOCAL_API_KEYS.legacyServiceRole : []),
+      ...(config.legacyServiceRoleKey === null ? [] : [config.legacyServiceRoleKey]),
+    ],
+  };
+}
+
+function buildFunctions(
+  config: Config,
+  sql: postgres.Sql,
+  closing: AbortSignal,
+): Record<string, FetchHandler> {
   const functions: Record<string, FetchHandler> = {
     orchestrator: createOrchestrator({ config, sql }),
   };
   for (const name of AGENT_NAMES) {
-    functions[`agent-${name}`] = createReferenceAgent(name, { config });
+    functions[`agent-${name}`] = createReferenceAgent(name, { config, closing });
   }
   return functions;
 }
@@ -137,9 +193,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   let pglite: PgliteServer | null = null;
   let sql: postgres.Sql | null = null;
+  let realtime: LocalRealtime | null = null;
   // Requests in flight finish before the pool they use is ended.
+  // Aborted first on stop: injected agent hangs end, so the server's shutdown can finish.
+  const closing = new AbortController();
   const stopAll = () =>
     runAll([
+      () => Promise.resolve(closing.abort()),
+      async () => await realtime?.stop(),
       () => server.shutdown(),
       async () => await sql?.end({ timeout: 5 }),
       async () => await pglite?.stop(),
@@ -151,8 +212,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       databaseUrl = externalUrl;
       kind = "postgres";
     } else {
-      log("Starting embedded PGlite…");
-      pglite = await startPglite();
+      const dataDir = options.dataDir ?? undefined;
+      log(`Starting embedded PGlite (${dataDir ? `data in ${dataDir}` : "in memory"})…`);
+      pglite = await startPglite({ dataDir, fresh: options.freshData });
       databaseUrl = pglite.url;
       kind = "pglite";
     }
@@ -164,10 +226,29 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log(`Migrations: ${applied.length} applied.`);
     }
 
+    const { jwtSecret, ...keyConfig } = await loadConfig(stackEnv(options, port, null));
+    const keys = stackKeys({ jwtSecret, ...keyConfig });
+    const auth = await startLocalAuth({ sql, url, keys, jwtSecret });
     const config = await loadConfig(
-      stackEnv(options, port, kind === "postgres" ? databaseUrl : null),
+      stackEnv(options, port, kind === "postgres" ? databaseUrl : null, auth),
     );
-    gateway = createGateway(buildFunctions(config, sql));
+    realtime = await startLocalRealtime({
+      sql,
+      kind,
+      verifier: createTokenVerifier(config),
+      keys,
+    });
+    gateway = createGateway(buildFunctions(config, sql, closing.signal), {
+      mounts: {
+        "/auth/v1": auth,
+        "/realtime/v1": realtime,
+        // The learner's web console (web/), pointed at this stack.
+        [CONSOLE_PATH]: createConsoleSite({
+          supabaseUrl: url,
+          publishableKey: keys.publishable[0],
+        }),
+      },
+    });
 
     let stopping: Promise<void> | null = null;
     return {
@@ -175,9 +256,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       functionsUrl: `${url}/functions/v1`,
       databaseUrl,
       kind,
+      dataDir: pglite?.dataDir ?? null,
       sql,
       poolMax,
       config,
+      keys,
+      auth,
       stop: () => stopping ??= stopAll(),
     };
   } catch (error) {

@@ -217,12 +217,12 @@ for (const backend of testBackends()) {
       await t.step("the next day reuses the intent- and week-scoped cache", async () => {
         const { status, body } = await asAlice("POST", "day.run", { week: 1, day: 2 });
         assert.equal(status, 201);
-        // clo (intent + week) and alex (intent) are fresh in the cache; ta and socratic are per day.
-        assert.equal(body.cache_hits, 2);
-        assert.equal(body.cache_misses, 2);
-        assert.equal(body.signal_quality.clo.source, "cache");
-        assert.equal(body.signal_quality.alex.source, "cache");
-        assert.equal(body.signal_quality.ta.source, "network");
+        // Day 1 cached week packs of clo, ta and socratic and alex's intent-wide answer: day 2
+        // is served from its own pack entries (spec 6.1).
+        assert.equal(body.cache_hits, 4);
+        assert.equal(body.cache_misses, 0);
+        for (const agent of AGENTS) assert.equal(body.signal_quality[agent].source, "cache");
+        assert.match(body.plan_json_summary.title, /how it works/, "day 2's own focus");
       });
 
       await t.step(
@@ -506,6 +506,82 @@ for (const backend of testBackends()) {
         const response: Response = failed.error.context;
         assert.equal(response.status, 404);
         assert.equal((await response.json()).code, "SESSION_NOT_FOUND");
+      });
+    } finally {
+      await stack.stop();
+    }
+  });
+}
+
+for (const backend of testBackends()) {
+  Deno.test(`[${backend}] status answers POST with no body or {} (spec 5.6)`, async (t) => {
+    const stack = await startTestStack(backend);
+    try {
+      const dana = await stack.createUser();
+      const token = await stack.userToken(dana);
+      const asDana = caller(stack, token);
+      const viaGet = await asDana("GET", "status");
+      assert.equal(viaGet.status, 200, JSON.stringify(viaGet.body));
+      StatusResponse.parse(viaGet.body);
+      assert.equal(viaGet.body.user_id, dana);
+
+      await t.step("POST with no body and with {} answers as GET does", async () => {
+        const noBody = await asDana("POST", "status");
+        assert.equal(noBody.status, 200, JSON.stringify(noBody.body));
+        StatusResponse.parse(noBody.body);
+        assert.deepEqual(noBody.body, viaGet.body);
+        const empty = await asDana("POST", "status", {});
+        assert.equal(empty.status, 200, JSON.stringify(empty.body));
+        assert.deepEqual(empty.body, viaGet.body);
+      });
+
+      await t.step("any other POST body is 400 INVALID_REQUEST", async () => {
+        const extra = await asDana("POST", "status", { x: 1 });
+        assertError(extra, 400, "INVALID_REQUEST");
+        assert.ok(Array.isArray(extra.body.details) && extra.body.details.length > 0);
+        assertError(await asDana("POST", "status", "{oops"), 400, "INVALID_REQUEST");
+        assertError(await asDana("POST", "status", []), 400, "INVALID_REQUEST");
+        assertError(await asDana("POST", "status", null), 400, "INVALID_REQUEST");
+        assertError(await caller(stack, null)("POST", "status"), 401, "UNAUTHORIZED");
+        const put = await fetch(`${stack.functionsUrl}/orchestrator/status`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${token}` },
+        });
+        assert.equal(put.status, 405);
+        const allow = (put.headers.get("allow") ?? "").split(",").map((m) => m.trim());
+        assert.ok(allow.includes("GET") && allow.includes("POST"), allow.join());
+        await put.body?.cancel();
+      });
+
+      await t.step("supabase-js functions.invoke with no method (POST) reads it", async () => {
+        const client = createClient(stack.url, await stack.anonToken(), {
+          global: { headers: { Authorization: `Bearer ${token}` } },
+          auth: { persistSession: false, autoRefreshToken: false },
+        });
+        const status = await client.functions.invoke("orchestrator/status");
+        assert.equal(status.error, null);
+        StatusResponse.parse(status.data);
+        assert.deepEqual(status.data, viaGet.body);
+        const withEmpty = await client.functions.invoke("orchestrator/status", { body: {} });
+        assert.equal(withEmpty.error, null);
+        assert.equal(withEmpty.data.user_id, dana);
+        const refused = await client.functions.invoke("orchestrator/status", { body: { x: 1 } });
+        assert.ok(refused.error instanceof FunctionsHttpError);
+        const response: Response = refused.error.context;
+        assert.equal(response.status, 400);
+        assert.equal((await response.json()).code, "INVALID_REQUEST");
+      });
+
+      await t.step("POST status is a read: an Idempotency-Key does not replay it", async () => {
+        const key = { "idempotency-key": "status-read-1" };
+        const before = await asDana("POST", "status", {}, key);
+        assert.equal(before.body.active_intent, null);
+        const synced = await asDana("POST", "intent.sync", INTENT);
+        assert.equal(synced.status, 201, JSON.stringify(synced.body));
+        const after = await asDana("POST", "status", {}, key);
+        assert.equal(after.status, 200, JSON.stringify(after.body));
+        assert.equal(after.headers.get("idempotent-replayed"), null);
+        assert.equal(after.body.active_intent?.id, synced.body.intent_id, "a fresh read");
       });
     } finally {
       await stack.stop();

@@ -1676,12 +1676,17 @@ Deno.test({
               const headers: [string, string][] = [bearer(tokens.erin)];
               if (hasBody) headers.push(JSON_TYPE);
               let outcome: Outcome;
+              // HEAD is GET without the body (RFC 9110 §9.3.2) wherever GET is served.
+              const asMethod = method === "HEAD" && known?.method === "GET" ? "GET" : method;
               if (method === "OPTIONS") outcome = ok(204);
               else if (!known) outcome = error(404, "NOT_FOUND");
-              else if (known.method !== method) outcome = error(405, "METHOD_NOT_ALLOWED");
+              // POST status (spec 5.6): no body or `{}` reads the status; any other body is 400.
+              else if (route === "status" && method === "POST") {
+                outcome = !hasBody || bodyText === "" || bodyText === "{}" ? ok(200) : invalid;
+              } else if (known.method !== asMethod) outcome = error(405, "METHOD_NOT_ALLOWED");
               else if (known.auth === "service") outcome = error(403, "FORBIDDEN");
               else if (route === "sessions" && query !== "") outcome = { kind: "any" };
-              else if (method === "GET") outcome = ok(200);
+              else if (asMethod === "GET") outcome = ok(200);
               else if (!hasBody) outcome = invalid;
               else outcome = { kind: "any" };
               await check("routes", {

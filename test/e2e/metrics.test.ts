@@ -33,7 +33,8 @@ for (const backend of testBackends()) {
       };
       await post("intent.sync", INTENT);
       await post("day.run", { week: 1, day: 1 }); // 4 fetched
-      await post("day.run", { week: 1, day: 2 }); // clo, alex hits; ta, socratic fetched
+      // Day 2: all four hits, from day 1's week packs (clo, ta, socratic) and alex's intent answer.
+      await post("day.run", { week: 1, day: 2 });
 
       await t.step("JSON: per agent calls, outcomes, latency and hit ratio", async () => {
         const response = await call("metrics", serviceToken);
@@ -61,8 +62,9 @@ for (const backend of testBackends()) {
         assert.equal(byAgent.clo.cache_hit_ratio, 0.5);
         assert.equal(byAgent.clo.attempts, 1);
         assert.equal(typeof byAgent.clo.latency_ms.p50, "number");
-        assert.equal(byAgent.ta.outcomes.fetched, 2);
-        assert.equal(byAgent.ta.cache_hit_ratio, 0);
+        assert.equal(byAgent.ta.outcomes.fetched, 1);
+        assert.equal(byAgent.ta.outcomes.hit, 1);
+        assert.equal(byAgent.ta.cache_hit_ratio, 0.5);
       });
 
       await t.step("Prometheus text format", async () => {

@@ -9,6 +9,7 @@ const ROUTES = [
   ["post", "/day.run"],
   ["post", "/day.done"],
   ["get", "/status"],
+  ["post", "/status"],
   ["get", "/sessions"],
   ["post", "/day.tick"],
   ["get", "/metrics"],

@@ -38,13 +38,13 @@ const INTENT = {
   user_tz: "UTC",
 };
 
-const HOUR_S = 3600;
+const DAY_S = 86_400;
 /** Freshness windows of the seeded registry (spec 6.1). */
 const FRESHNESS_S: Record<AgentName, number> = {
-  clo: 24 * HOUR_S,
-  alex: 7 * 24 * HOUR_S,
-  ta: 6 * HOUR_S,
-  socratic: 6 * HOUR_S,
+  clo: 7 * DAY_S,
+  alex: 7 * DAY_S,
+  ta: 7 * DAY_S,
+  socratic: 7 * DAY_S,
 };
 
 // deno-lint-ignore no-explicit-any
@@ -423,7 +423,10 @@ Deno.test(`[${BACKEND}] resilience: agent faults over HTTP (issue 3)`, async (t)
   await t.step("e. Retry-After beyond the deadline → 1 attempt, answered at once", async () => {
     await withStack(async (ctx) => {
       // Day 1 caches everything; day 2 then has a stale alex (intent scope) to fall back on,
-      // a fresh clo (week scope), and nothing for socratic (day scope).
+      // a fresh clo (week pack), and nothing for ta and socratic, which answer single days
+      // here (the original protocol), so their day-1 answers cover day 1 only.
+      await setFaults(ctx.stack, "ta", always({ single_day: true }));
+      await setFaults(ctx.stack, "socratic", always({ single_day: true }));
       assertStatus(await ctx.dayRun({ week: 1, day: 1 }), 201);
       await ageCache(ctx, ["alex"]);
       await clearFaults(ctx.stack);
@@ -671,7 +674,13 @@ Deno.test(`[${BACKEND}] resilience: agent faults over HTTP (issue 3)`, async (t)
     await withStack(async (ctx) => {
       const latencies: Record<AgentName, number> = { clo: 0, alex: 100, ta: 200, socratic: 300 };
       for (const agent of AGENT_NAMES) {
-        await setFaults(ctx.stack, agent, always({ latency_ms: latencies[agent] }));
+        // ta and socratic answer single days (the original protocol): day 2 below asks again.
+        const singleDay = agent === "ta" || agent === "socratic";
+        await setFaults(
+          ctx.stack,
+          agent,
+          always({ latency_ms: latencies[agent], ...(singleDay ? { single_day: true } : {}) }),
+        );
       }
       const started = performance.now();
       const response = await fetch(`${ctx.stack.functionsUrl}/orchestrator/day.run`, {
@@ -720,8 +729,8 @@ Deno.test(`[${BACKEND}] resilience: agent faults over HTTP (issue 3)`, async (t)
       timed("j. SSE stream, 4 agent events + plan (slowest 300 ms)", ms, "t < 3000");
 
       // A client that goes away after the first agent event: the run still stores the session.
-      // Day 2 of the same week: clo (week scope) and alex (intent scope) are fresh cache hits
-      // that settle at once, ta (200 ms) and socratic (300 ms) are still in flight.
+      // Day 2 of the same week: clo (week pack) and alex (intent scope) are fresh cache hits
+      // that settle at once, ta (200 ms) and socratic (300 ms, single days) are in flight.
       const aborter = new AbortController();
       const abortStarted = performance.now();
       const streaming = await fetch(`${ctx.stack.functionsUrl}/orchestrator/day.run`, {

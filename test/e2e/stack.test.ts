@@ -200,7 +200,9 @@ Deno.test("deno task token: prints only the demo user's JWT, verifiable with the
 Deno.test("deno task token: USER_UUID, --service and --anon honour JWT_SECRET", async () => {
   const secretText = "a-test-secret-that-is-at-least-32-characters";
   const secret = new TextEncoder().encode(secretText);
-  const userId = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+  // The demo user needs no stack; any other id is created in the running stack first
+  // (test/e2e/auth.test.ts covers that).
+  const userId = DEMO_USER_ID;
 
   const user = await runToken([userId], { JWT_SECRET: secretText });
   assert.equal(user.code, 0, user.stderr);
@@ -379,11 +381,13 @@ function freePort(): number {
 
 Deno.test("deno task start: serves health, prints tokens, stops on SIGINT", async () => {
   const port = freePort();
+  // Its own data directory: a test never touches the repository's .pglite/.
+  const dataDir = await Deno.makeTempDir({ prefix: "wisely_start_" });
   const child = new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", "start"],
     cwd: ROOT,
     // An empty SUPABASE_DB_URL means embedded PGlite, whatever the caller's environment says.
-    env: { PORT: String(port), SUPABASE_DB_URL: "" },
+    env: { PORT: String(port), SUPABASE_DB_URL: "", WISELY_PGLITE_DIR: dataDir },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -399,7 +403,8 @@ Deno.test("deno task start: serves health, prints tokens, stops on SIGINT", asyn
       out += value;
     }
     assert.match(out, new RegExp(`Functions URL +http://127\\.0\\.0\\.1:${port}/functions/v1`));
-    assert.match(out, /up in \d+ ms on embedded PGlite/);
+    assert.match(out, /up in \d+ ms\./);
+    assert.ok(out.includes(`embedded PGlite, data in ${await Deno.realPath(dataDir)}`), out);
     const token = /^export WISELY_TOKEN=(\S+)$/m.exec(out)?.[1];
     assert.ok(token, "the demo user's token is printed");
     const { payload } = await jwtVerify(token, new TextEncoder().encode(processSecret));
@@ -421,6 +426,7 @@ Deno.test("deno task start: serves health, prints tokens, stops on SIGINT", asyn
     await stderr;
   }
   const status = await child.status;
+  await Deno.remove(dataDir, { recursive: true });
   assert.equal(status.code, 0, out);
   assert.match(out, /SIGINT: stopping…\nStopped\.\n$/);
 });

@@ -1,7 +1,8 @@
 /**
  * Row-level security and grants on every wisely table (spec 9), and the events broadcast on
  * Realtime with its topic policy. Users A and B each own rows everywhere; A must see and touch
- * only A's, anon nothing at all.
+ * only A's, anon nothing at all. Bookkeeping tables are read-only for users (their writers are
+ * the definer functions that test/integration/least_privilege.test.ts attacks).
  */
 import assert from "node:assert/strict";
 import type postgres from "postgres";
@@ -22,8 +23,18 @@ const USER_TABLES = [
 ] as const;
 type UserTable = (typeof USER_TABLES)[number];
 
-/** Users append to these but never change or remove rows. */
-const APPEND_ONLY: ReadonlySet<UserTable> = new Set(["agent_calls", "events"]);
+/**
+ * Bookkeeping others rely on (spec 9, least privilege): users read their own rows but write
+ * none directly, not even their own; security definer functions write them.
+ */
+const READ_ONLY: ReadonlySet<UserTable> = new Set([
+  "agent_cache",
+  "agent_calls",
+  "events",
+  "rate_limits",
+  "idempotency_keys",
+  "run_claims",
+]);
 
 /** One user's seeded rows. */
 interface Owned {
@@ -185,8 +196,8 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
         assert.deepEqual(new Set(rows.map((r) => r.user_id)), new Set([a.user, b.user]));
       });
 
-      if (APPEND_ONLY.has(name)) {
-        await t.step(`${name}: append-only, no update or delete even of A's rows`, async () => {
+      if (READ_ONLY.has(name)) {
+        await t.step(`${name}: read-only, no update or delete even of A's rows`, async () => {
           for (const owner of [a, b]) {
             await assert.rejects(
               asRole(sql, "authenticated", a.user, (tx) =>
@@ -232,8 +243,21 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
           asRole(sql, "authenticated", a.user, (tx) => insertRow(tx, name, b)),
           hasCode("42501"),
         );
+        if (READ_ONLY.has(name)) {
+          // Nor for itself: only the definer functions write bookkeeping.
+          await assert.rejects(
+            asRole(sql, "authenticated", a.user, (tx) => insertRow(tx, name, a)),
+            hasCode("42501"),
+          );
+          return;
+        }
         // Control: A may insert the same row for itself.
         const inserted = await asRole(sql, "authenticated", a.user, (tx) => insertRow(tx, name, a));
+        assert.equal(inserted.count, 1);
+      });
+
+      await t.step(`${name}: service_role still writes it`, async () => {
+        const inserted = await asRole(sql, "service_role", null, (tx) => insertRow(tx, name, b));
         assert.equal(inserted.count, 1);
       });
 
@@ -352,12 +376,19 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
       });
     }
 
-    await t.step("an event inserted by A is broadcast on both topics", async () => {
+    await t.step("an event A records is broadcast on both topics", async () => {
+      // A's session of week 1, day 1 has a completion.
+      const payload = {
+        session_id: a.session,
+        intent_id: a.intent,
+        week: 1,
+        day: 1,
+        next_week: 1,
+        next_day: 2,
+      };
       const [event] = await asRoleCommit(sql, "authenticated", a.user, (tx) =>
         tx`
-        insert into wisely.events (user_id, type, payload)
-        values (${a.user}, 'day_completed', ${sql.json({ week: 1, day: 1 })})
-        returning id
+        select wisely.record_event('day_completed', ${sql.json(payload)}) as id
       `);
       const messages = await sql`
         select topic, extension, private, event, payload

@@ -121,8 +121,11 @@ async function inRole<T>(
   try {
     // Wrapped in an object: postgres.js awaits each element when a callback returns an array.
     const committed = await sql.begin(async (tx) => {
+      // request.jwt.claim.sub too, which auth.uid() reads first (as asUser sets it).
       await tx`
-        select set_config('request.jwt.claims', ${claims}, true), set_config('role', ${role}, true)
+        select set_config('request.jwt.claims', ${claims}, true),
+          set_config('request.jwt.claim.sub', ${userId ?? ""}, true),
+          set_config('role', ${role}, true)
       `;
       const value = await fn(tx);
       if (!commit) throw new Rollback(value);

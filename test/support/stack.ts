@@ -12,10 +12,18 @@ export type Backend = "pglite" | "postgres";
 export interface TestStackOptions {
   /** Let the reference agents honour fault-injection headers. Default: false. */
   agentFaults?: boolean;
+  /**
+   * Configuration variables for the stack (`StackOptions.env`), e.g. a new-key project's
+   * (`JWT_SECRET: ""`, `SUPABASE_SECRET_KEYS`). Default: none.
+   */
+  env?: Record<string, string>;
 }
 
 export interface TestStack extends Stack {
-  /** An access token for `userId`, signed with the stack's JWT secret. */
+  /**
+   * An access token for `userId`, signed with the stack's JWT secret (these three helpers
+   * reject when the stack has none).
+   */
   userToken(userId: string): Promise<string>;
   serviceToken(): Promise<string>;
   anonToken(): Promise<string>;
@@ -29,9 +37,12 @@ export function testBackends(): Backend[] {
 }
 
 async function startOn(backend: Backend, options: TestStackOptions) {
-  const agentFaults = options.agentFaults ?? false;
+  const { agentFaults = false, env } = options;
   if (backend === "pglite") {
-    return { stack: await startStack({ databaseUrl: null, port: 0, agentFaults }), drop: null };
+    return {
+      stack: await startStack({ databaseUrl: null, port: 0, agentFaults, env }),
+      drop: null,
+    };
   }
   if (!Deno.env.get("TEST_DATABASE_URL")) {
     throw new Error("The postgres backend needs TEST_DATABASE_URL; see testBackends().");
@@ -44,6 +55,7 @@ async function startOn(backend: Backend, options: TestStackOptions) {
       port: 0,
       migrate: false,
       agentFaults,
+      env,
     });
     return { stack, drop: () => db.close() };
   } catch (error) {
@@ -58,23 +70,22 @@ export async function startTestStack(
   options: TestStackOptions = {},
 ): Promise<TestStack> {
   const { stack, drop } = await startOn(backend, options);
-  const secret = stack.config.jwtSecret;
-  if (!secret) {
-    await stack.stop();
-    throw new Error("The local stack has no JWT secret; tokens cannot be minted.");
-  }
+  const configured = stack.config.jwtSecret;
+  const secret = () =>
+    configured ??
+      Promise.reject(new Error("The stack has no JWT_SECRET; HS256 tokens cannot be minted."));
   let stopping: Promise<void> | null = null;
   return {
     ...stack,
-    userToken: (userId) =>
+    userToken: async (userId) =>
       mintUserJwt({
-        secret,
+        secret: await secret(),
         userId,
         email: `${userId}@example.test`,
         issuer: `${stack.config.supabaseUrl ?? stack.url}/auth/v1`,
       }),
-    serviceToken: () => mintServiceJwt(secret),
-    anonToken: () => mintAnonJwt(secret),
+    serviceToken: async () => mintServiceJwt(await secret()),
+    anonToken: async () => mintAnonJwt(await secret()),
     createUser: () => createUser(stack.sql),
     stop: () =>
       stopping ??= (async () => {

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { type CacheEntry, classify } from "../../supabase/functions/_shared/agents/cache.ts";
 import { canonicalJson } from "../../supabase/functions/_shared/agents/canonical_json.ts";
-import { fanOut, type FanOutInput } from "../../supabase/functions/_shared/agents/client.ts";
+import {
+  agentRequestFor,
+  fanOut,
+  type FanOutInput,
+} from "../../supabase/functions/_shared/agents/client.ts";
 import {
   attemptSignal,
   deadlineSignal,
@@ -10,7 +14,10 @@ import {
   sleep,
 } from "../../supabase/functions/_shared/agents/deadline.ts";
 import { AGENT_NAMES, type AgentName } from "../../supabase/functions/_shared/agents/protocol.ts";
-import { REFERENCE_CONTENT } from "../../supabase/functions/_shared/agents/reference/content.ts";
+import {
+  REFERENCE_CONTENT,
+  referenceAnswer,
+} from "../../supabase/functions/_shared/agents/reference/content.ts";
 import { contentEtag } from "../../supabase/functions/_shared/agents/reference/etag.ts";
 import { createReferenceAgent } from "../../supabase/functions/_shared/agents/reference/server.ts";
 import {
@@ -61,18 +68,26 @@ async function reference(name: AgentName): Promise<Handler> {
   return createReferenceAgent(name, { config: await config() }).fetch;
 }
 
+const agentOf = (name: AgentName) => AGENTS.find((candidate) => candidate.name === name)!;
+
+/** Where the reference agent's answer to REQUEST is cached: clo, ta, socratic packs by week. */
 function keyOf(name: AgentName, request = REQUEST): string {
-  const agent = AGENTS.find((candidate) => candidate.name === name)!;
-  return scopeKey(agent.scope, request.intent.id, request.week, request.day);
+  return scopeKey(agentOf(name).scope, request.intent.id, request.week, request.day);
 }
 
-/** A cache entry for `name` holding the reference agent's real answer, validated `ageMs` ago. */
+/** `name`'s freshness window in the seeded registry, in milliseconds. */
+const freshMs = (name: AgentName) => agentOf(name).freshnessS * 1000;
+
+/**
+ * A cache entry for `name` holding the reference agent's real answer (a week pack for clo, ta
+ * and socratic, as the registry asks them), validated `ageMs` ago.
+ */
 async function entryFor(
   name: AgentName,
   ageMs: number,
   overrides: Partial<CacheEntry> = {},
 ): Promise<CacheEntry> {
-  const payload = REFERENCE_CONTENT[name](REQUEST);
+  const payload = referenceAnswer(name, agentRequestFor(agentOf(name), REQUEST));
   const at = new Date(Date.now() - ageMs);
   return {
     agent: name,
@@ -94,7 +109,7 @@ async function run(
     cache: new Map(),
     forceRefresh: false,
     deadlineMs: 12_000,
-    serviceJwt: (await config()).edgeServiceJwt,
+    serviceKey: (await config()).edgeServiceKey,
     traceId: TRACE_ID,
     ...overrides,
   });
@@ -116,10 +131,10 @@ Deno.test("registry: defaults, relative and absolute paths, unknown and invalid 
   assert.deepEqual(
     AGENTS.map((agent) => [agent.scope, agent.freshnessS, agent.required]),
     [
-      ["intent_week", 86_400, true],
+      ["intent_week", 604_800, true],
       ["intent", 604_800, false],
-      ["intent_week_day", 21_600, false],
-      ["intent_week_day", 21_600, false],
+      ["intent_week", 604_800, false],
+      ["intent_week", 604_800, false],
     ],
   );
 
@@ -249,11 +264,13 @@ Deno.test("fanOut: request headers and body", async () => {
   const fake = routedFetch(await referenceRoutes());
   await run({ fetch: fake.fetch });
   await run({ fetch: fake.fetch });
-  const jwt = (await config()).edgeServiceJwt;
+  const serviceKey = (await config()).edgeServiceKey;
+  assert.ok(serviceKey?.startsWith("sb_secret_"), "the local default is the CLI's secret key");
   const keys = new Map<string, string>();
   for (const call of fake.calls) {
     assert.equal(call.method, "POST");
-    assert.equal(call.headers.get("Authorization"), `Bearer ${jwt}`);
+    assert.equal(call.headers.get("apikey"), serviceKey);
+    assert.equal(call.headers.get("Authorization"), `Bearer ${serviceKey}`);
     assert.equal(call.headers.get("Content-Type"), "application/json");
     assert.equal(call.headers.get("If-None-Match"), null, "nothing cached");
     assert.match(
@@ -264,7 +281,10 @@ Deno.test("fanOut: request headers and body", async () => {
     assert.match(key, /^[0-9a-f]{64}$/);
     if (keys.has(call.url)) assert.equal(keys.get(call.url), key, "stable for the same call");
     keys.set(call.url, key);
-    assert.deepEqual(JSON.parse(call.body), REQUEST);
+    const name = AGENT_NAMES.find((candidate) => call.url === urlOf(candidate))!;
+    // The request, with `accept: ["week_pack"]` for the week-scoped clo, ta and socratic.
+    assert.deepEqual(JSON.parse(call.body), agentRequestFor(agentOf(name), REQUEST));
+    assert.equal(JSON.parse(call.body).accept?.[0], name === "alex" ? undefined : "week_pack");
   }
   assert.equal(new Set(keys.values()).size, 4, "one key per agent");
   const spans = fake.calls.map((call) => call.headers.get("traceparent")!.split("-")[2]);
@@ -313,7 +333,7 @@ Deno.test("fanOut: an expired entry is revalidated with If-None-Match (304)", as
     true,
     304,
   ]);
-  assert.deepEqual(clo.data, entry.payload);
+  assert.deepEqual(clo.data, REFERENCE_CONTENT.clo(REQUEST), "the pack's entry for the day");
   assert.deepEqual(result.cacheWrites.find((write) => write.agent === "clo"), {
     kind: "revalidate",
     agent: "clo",
@@ -325,13 +345,16 @@ Deno.test("fanOut: an expired entry is revalidated with If-None-Match (304)", as
 
 Deno.test("fanOut: a changed answer replaces the cached one (200 → store)", async () => {
   const fake = routedFetch(await referenceRoutes());
-  const entry = await entryFor("ta", 7 * HOUR_MS, { etag: '"outdated"' });
+  const entry = await entryFor("ta", 1.2 * freshMs("ta"), { etag: '"outdated"' });
   const result = await run({ fetch: fake.fetch, cache: new Map([["ta", entry]]) });
   assert.equal(fake.callsTo(urlOf("ta"))[0].headers.get("If-None-Match"), '"outdated"');
   assert.equal(result.signals.ta?.source, "network");
   const write = result.cacheWrites.find((candidate) => candidate.agent === "ta");
   assert.equal(write?.kind, "store");
-  assert.equal(write?.etag, await contentEtag(REFERENCE_CONTENT.ta(REQUEST)));
+  assert.equal(
+    write?.etag,
+    await contentEtag(referenceAnswer("ta", agentRequestFor(agentOf("ta"), REQUEST))),
+  );
 });
 
 Deno.test("fanOut: force_refresh calls even fresh agents, still with If-None-Match", async () => {
@@ -396,7 +419,7 @@ Deno.test("fanOut: 5xx with a usable cache entry → stale; without → fallback
       socratic: scripted(404, { ok: false, error: "gone", code: "NOT_FOUND" }),
     }),
   );
-  const cache = new Map([["clo" as const, await entryFor("clo", 30 * HOUR_MS)]]);
+  const cache = new Map([["clo" as const, await entryFor("clo", 1.5 * freshMs("clo"))]]);
   const result = await run({ fetch: fake.fetch, cache });
 
   const clo = result.signals.clo!;
@@ -421,7 +444,7 @@ Deno.test("fanOut: a failure past the stale window falls back even with an entry
   const fake = routedFetch(
     await referenceRoutes({ ta: scripted(502, { ok: false, error: "x", code: "BAD" }) }),
   );
-  const cache = new Map([["ta" as const, await entryFor("ta", 43 * HOUR_MS)]]); // > 7 × 6 h
+  const cache = new Map([["ta" as const, await entryFor("ta", 7.2 * freshMs("ta"))]]); // > 7 ×
   const result = await run({ fetch: fake.fetch, cache });
   assert.equal(fake.callsTo(urlOf("ta"))[0].headers.get("If-None-Match"), cache.get("ta")!.etag);
   assert.equal(result.signals.ta?.source, "fallback");
@@ -465,7 +488,7 @@ Deno.test("fanOut: a hanging agent is cut at the run deadline", async () => {
   const fake = routedFetch(
     await referenceRoutes({ ta: withFault(await reference("ta"), { hang: true }) }),
   );
-  const stale = await entryFor("ta", 10 * HOUR_MS);
+  const stale = await entryFor("ta", 1.5 * freshMs("ta"));
   const started = performance.now();
   const result = await run({ fetch: fake.fetch, deadlineMs: 200, cache: new Map([["ta", stale]]) });
   const elapsed = performance.now() - started;

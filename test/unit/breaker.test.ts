@@ -103,7 +103,8 @@ Deno.test("breaker: while open, calls are skipped with circuit_open and no attem
       assert.ok(error instanceof AgentCallError);
       assert.equal(error.code, "circuit_open");
       assert.equal(error.status, null);
-      assert.ok(error.cause instanceof Error, "cockatiel's BrokenCircuitError kept as cause");
+      assert.ok(error.cause instanceof Error, "the failure that opened it kept as cause");
+      assert.ok(error.cause instanceof AgentCallError && error.cause.code === "http_500");
       return true;
     });
   }
@@ -202,6 +203,105 @@ Deno.test("breaker: a deadline cut counts only after the attempt waited slowCall
   await assert.rejects(breaker.execute(cutAfter(5000), signal));
   await assert.rejects(breaker.execute(cutAfter(12_000), signal));
   assert.equal(breaker.state, "open", "an agent that hangs opens its circuit");
+});
+
+Deno.test("breaker: never reads Date.now when a clock is injected", async () => {
+  const realNow = Date.now;
+  Date.now = () => {
+    throw new Error("the breaker read Date.now");
+  };
+  try {
+    // A clock far from the wall clock, moved only by the test.
+    const clock = fakeClock(0);
+    const breaker = agentBreaker({ threshold: 2, openMs: OPEN_MS, now: clock.now });
+    const counter = attempts();
+    await assert.rejects(breaker.execute(counter.fail(http(500)), signal), isCode("http_500"));
+    await assert.rejects(breaker.execute(counter.fail(fail("timeout")), signal), isCode("timeout"));
+    assert.equal(breaker.state, "open");
+    clock.advance(OPEN_MS - 1);
+    await assert.rejects(breaker.execute(counter.ok, signal), isCode("circuit_open"));
+    clock.advance(1);
+    await assert.rejects(breaker.execute(counter.fail(http(503)), signal), isCode("http_503"));
+    assert.equal(breaker.state, "open", "the failed probe re-opened it");
+    clock.advance(OPEN_MS);
+    assert.equal(await breaker.execute(counter.ok, signal), "ok");
+    assert.equal(breaker.state, "closed");
+    assert.equal(counter.count, 4);
+  } finally {
+    Date.now = realNow;
+  }
+});
+
+Deno.test("breaker: the open period is exact on the injected clock, every time it re-opens", async () => {
+  const clock = fakeClock();
+  const breaker = agentBreaker({ threshold: 1, openMs: OPEN_MS, now: clock.now });
+  const counter = attempts();
+  await assert.rejects(breaker.execute(counter.fail(http(500)), signal));
+  for (let round = 0; round < 50; round++) {
+    clock.advance(OPEN_MS - 1);
+    await assert.rejects(breaker.execute(counter.ok, signal), isCode("circuit_open"));
+    clock.advance(1);
+    await assert.rejects(breaker.execute(counter.fail(http(500)), signal), isCode("http_500"));
+    assert.equal(breaker.state, "open", `round ${round}`);
+  }
+  assert.equal(counter.count, 51, "one probe per open period, no skipped call made an attempt");
+});
+
+Deno.test("breaker: a call let through while closed that ends after the circuit opened changes nothing", async () => {
+  const clock = fakeClock();
+  const breaker = agentBreaker({ threshold: 5, openMs: OPEN_MS, now: clock.now });
+  const late = deferred();
+  const lateFailure = deferred();
+  const pendingOk = breaker.execute(() => late.promise, signal);
+  const pendingFail = breaker.execute(() => lateFailure.promise, signal);
+  await openBreaker(breaker);
+  late.resolve("late ok");
+  assert.equal(await pendingOk, "late ok");
+  assert.equal(breaker.state, "open", "a late success does not close an open circuit");
+  // Half-open: the probe alone decides.
+  clock.advance(OPEN_MS);
+  const probe = deferred();
+  const pendingProbe = breaker.execute(() => probe.promise, signal);
+  lateFailure.reject(http(500));
+  await assert.rejects(pendingFail, isCode("http_500"));
+  assert.equal(breaker.state, "half-open", "a late failure does not re-open it under the probe");
+  probe.resolve("probe ok");
+  assert.equal(await pendingProbe, "probe ok");
+  assert.equal(breaker.state, "closed");
+  // Closed again with a fresh count: 4 failures do not open it.
+  for (let i = 0; i < 4; i++) {
+    await assert.rejects(breaker.execute(() => Promise.reject(http(500)), signal));
+  }
+  assert.equal(breaker.state, "closed");
+});
+
+Deno.test("breaker: the attempt gets the caller's signal; a thrown non-AgentCallError probe re-opens", async () => {
+  const clock = fakeClock();
+  const breaker = agentBreaker({ threshold: 5, openMs: OPEN_MS, now: clock.now });
+  const controller = new AbortController();
+  let seen: AbortSignal | null = null;
+  await breaker.execute(({ signal: given }) => {
+    seen = given;
+    return Promise.resolve("ok");
+  }, controller.signal);
+  assert.equal(seen, controller.signal);
+  await openBreaker(breaker);
+  clock.advance(OPEN_MS);
+  await assert.rejects(
+    breaker.execute(() => {
+      throw new TypeError("bug");
+    }, signal),
+    TypeError,
+  );
+  assert.equal(breaker.state, "open");
+});
+
+Deno.test("breaker: validates its options", () => {
+  assert.throws(() => agentBreaker({ threshold: 0, openMs: OPEN_MS }), RangeError);
+  assert.throws(() => agentBreaker({ threshold: 1.5, openMs: OPEN_MS }), RangeError);
+  assert.throws(() => agentBreaker({ threshold: 5, openMs: -1 }), RangeError);
+  assert.throws(() => agentBreaker({ threshold: 5, openMs: Number.NaN }), RangeError);
+  assert.equal(agentBreaker({ threshold: 5, openMs: 0 }).state, "closed");
 });
 
 Deno.test("isAgentFault: the breaker's failure set", () => {
@@ -433,7 +533,7 @@ Deno.test("fanOut with policies: failures open the circuit, then calls report ci
       cache: new Map(),
       forceRefresh: false,
       deadlineMs: 12_000,
-      serviceJwt: "test-jwt",
+      serviceKey: "sb_secret_test",
       traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
       fetch: fake.fetch,
       now: clock.now,

@@ -7,7 +7,11 @@ import {
   nextDay,
   nextDayHint,
 } from "../../supabase/functions/_shared/plan/hint.ts";
-import type { PreviousCompletion } from "../../supabase/functions/_shared/plan/types.ts";
+import type {
+  LearnerState,
+  PreviousCompletion,
+  ReviewItem,
+} from "../../supabase/functions/_shared/plan/types.ts";
 
 function completion(overrides: Partial<PreviousCompletion> = {}): PreviousCompletion {
   return {
@@ -19,6 +23,25 @@ function completion(overrides: Partial<PreviousCompletion> = {}): PreviousComple
     ...overrides,
   };
 }
+
+function item(objective: string, week: number, day: number, rating = "hard"): ReviewItem {
+  return {
+    key: objective.toLowerCase(),
+    objective,
+    week,
+    day,
+    last_rating: rating as ReviewItem["last_rating"],
+    overdue_days: 0,
+    retrievability: 0.8,
+  };
+}
+
+/** The phrase each adaptation alone uses (plan/wording.ts). */
+const PHRASE = {
+  review: /opens with a (review|refresher)/,
+  steady: /keeps a steady pace/,
+  stretch: /adds a stretch exercise/,
+};
 
 Deno.test("nextDay: next day within a week, rollover to the next week", () => {
   assert.deepEqual(nextDay(1, 3), { week: 1, day: 4 });
@@ -52,15 +75,15 @@ Deno.test("nextDay: always a valid day.run position (property)", () => {
   );
 });
 
-Deno.test("adaptationFor: no previous completion means no adaptation", () => {
-  assert.equal(adaptationFor(null), "none");
+Deno.test("adaptationFor: no previous completion is a steady first day", () => {
+  assert.equal(adaptationFor(null), "steady");
 });
 
 Deno.test("adaptationFor: confidence boundaries 5/6/7/8 with full time", () => {
   assert.equal(adaptationFor(completion({ confidence: 1 })), "review");
   assert.equal(adaptationFor(completion({ confidence: 5 })), "review");
-  assert.equal(adaptationFor(completion({ confidence: 6 })), "none");
-  assert.equal(adaptationFor(completion({ confidence: 7 })), "none");
+  assert.equal(adaptationFor(completion({ confidence: 6 })), "steady");
+  assert.equal(adaptationFor(completion({ confidence: 7 })), "steady");
   assert.equal(adaptationFor(completion({ confidence: 8 })), "stretch");
   assert.equal(adaptationFor(completion({ confidence: 10 })), "stretch");
 });
@@ -69,12 +92,12 @@ Deno.test("adaptationFor: time boundaries 69/70/89/90 % of the planned minutes",
   const at = (minutes: number, confidence: number) =>
     adaptationFor(completion({ completion_time_min: minutes, planned_minutes: 100, confidence }));
   assert.equal(at(69, 8), "review");
-  assert.equal(at(70, 8), "none");
-  assert.equal(at(89, 8), "none");
+  assert.equal(at(70, 8), "steady");
+  assert.equal(at(89, 8), "steady");
   assert.equal(at(90, 8), "stretch");
   assert.equal(at(69, 6), "review");
-  assert.equal(at(70, 6), "none");
-  assert.equal(at(90, 6), "none");
+  assert.equal(at(70, 6), "steady");
+  assert.equal(at(90, 6), "steady");
   assert.equal(at(0, 10), "review");
   assert.equal(at(300, 9), "stretch"); // over-running counts as time well spent
   assert.equal(at(100, 5), "review"); // low confidence wins over time well spent
@@ -85,8 +108,8 @@ Deno.test("adaptationFor: thresholds are exact for non-round plans", () => {
   const at = (minutes: number) =>
     adaptationFor(completion({ completion_time_min: minutes, planned_minutes: 45, confidence: 9 }));
   assert.equal(at(31), "review");
-  assert.equal(at(32), "none");
-  assert.equal(at(40), "none");
+  assert.equal(at(32), "steady");
+  assert.equal(at(40), "steady");
   assert.equal(at(41), "stretch");
   const a = assessCompletion(completion({ completion_time_min: 7, planned_minutes: 10 }));
   assert.deepEqual(a, {
@@ -94,49 +117,109 @@ Deno.test("adaptationFor: thresholds are exact for non-round plans", () => {
     short_session: false,
     high_confidence: false,
     time_well_spent: false,
+    failed: false,
+    barely_started: false,
   });
+});
+
+Deno.test("adaptationFor: a day under 10 minutes has no room for a stretch", () => {
+  assert.equal(adaptationFor(completion({ confidence: 9 }), 9), "steady");
+  assert.equal(adaptationFor(completion({ confidence: 9 }), 10), "stretch");
 });
 
 Deno.test("nextDayHint: the reference case (good time, confidence 7)", () => {
   assert.equal(
     nextDayHint(completion({ completion_time_min: 60, planned_minutes: 60, confidence: 7 })),
-    "Good time investment! For Week 1, Day 4, keep the pace and reinforce today's concepts to " +
-      "build confidence.",
+    "Week 1, Day 3 went steadily: 7/10 after 60 of 60 planned minutes. Week 1, Day 4 keeps a " +
+      "steady pace.",
   );
 });
 
-Deno.test("nextDayHint: names the next day and what the plan will do", () => {
+Deno.test("nextDayHint: names the next day, what its plan does and why", () => {
   assert.equal(
     nextDayHint(completion({ confidence: 4 })),
-    "Confidence 4/10 noted. For Week 1, Day 4, the plan starts with a review of Week 1, Day 3 " +
-      "before new material.",
+    "Week 1, Day 3 felt shaky: 4/10 after 100 of 100 planned minutes. Week 1, Day 4 opens " +
+      "with a review of Week 1, Day 3, and keeps new material light.",
   );
   assert.equal(
     nextDayHint(completion({ completion_time_min: 20, planned_minutes: 60, confidence: 7 })),
-    "A short session (20 of 60 planned minutes). For Week 1, Day 4, the plan starts with a " +
-      "review of Week 1, Day 3 before new material.",
+    "Week 1, Day 3 was short: 7/10 after 20 of 60 planned minutes. Week 1, Day 4 opens with a " +
+      "review of Week 1, Day 3, and keeps new material light.",
   );
   assert.equal(
     nextDayHint(completion({ completion_time_min: 20, planned_minutes: 60, confidence: 2 })),
-    "Confidence 2/10 after 20 of 60 planned minutes. For Week 1, Day 4, the plan starts with a " +
-      "review of Week 1, Day 3 before new material.",
+    "Week 1, Day 3 felt shaky and was short: 2/10 after 20 of 60 planned minutes. Week 1, " +
+      "Day 4 opens with a review of Week 1, Day 3, and keeps new material light.",
   );
   assert.equal(
     nextDayHint(completion({ confidence: 9 })),
-    "Great session! For Week 1, Day 4, the plan adds a stretch exercise to push you further.",
+    "Week 1, Day 3 went well: 9/10 after 100 of 100 planned minutes. Week 1, Day 4 adds a " +
+      "stretch exercise on its focus.",
   );
   assert.equal(
     nextDayHint(completion({ completion_time_min: 80, planned_minutes: 100, confidence: 9 })),
-    "Strong confidence (9/10), but 80 of 100 planned minutes. For Week 1, Day 4, the plan keeps " +
-      "the same level; give it the full time to unlock a stretch exercise.",
+    "Week 1, Day 3 went steadily: 9/10 after 80 of 100 planned minutes. Give the plan its full " +
+      "time to unlock a stretch. Week 1, Day 4 keeps a steady pace.",
+  );
+});
+
+Deno.test("nextDayHint: names the weak objective and the spaced reviews due", () => {
+  const weak = completion({ confidence: 4, planned_minutes: 60, completion_time_min: 60 });
+  const learner: LearnerState = {
+    previous: weak,
+    due: [item("Define the five key terms", 1, 1, "good")],
+    previous_objectives: [
+      item("Trace a simple example", 1, 3),
+      item("Explain the mechanism", 1, 3),
+    ],
+    fading: [],
+    mastery: 0.4,
+    days_since_last_completion: 0,
+  };
+  assert.equal(
+    nextDayHint(weak, { learner, minutes: 60 }),
+    "Week 1, Day 3 felt shaky: 4/10 after 60 of 60 planned minutes. Week 1, Day 4 opens with a " +
+      "review of “Trace a simple example” (Week 1, Day 3), “Explain the mechanism” (Week 1, " +
+      "Day 3) and 1 more, and keeps new material light.",
+  );
+  const steady = completion({ confidence: 7, planned_minutes: 60, completion_time_min: 60 });
+  assert.equal(
+    nextDayHint(steady, { learner: { ...learner, previous: steady, mastery: 0.9 }, minutes: 60 }),
+    "Week 1, Day 3 went steadily: 7/10 after 60 of 60 planned minutes. Week 1, Day 4 keeps a " +
+      "steady pace, and starts with 1 spaced review: “Define the five key terms” (Week 1, Day 1).",
+  );
+  // A strong day on a shaky record: no stretch, and the hint says why.
+  const strong = completion({ confidence: 9, planned_minutes: 60, completion_time_min: 60 });
+  assert.match(
+    nextDayHint(strong, { learner: { ...learner, previous: strong, mastery: 0.25 }, minutes: 60 }),
+    /went well \(9\/10\), but only 25 % of your recent objectives are secure\. Week 1, Day 4 keeps a steady pace/,
+  );
+});
+
+Deno.test("nextDayHint: an objective rated Again but not due yet says when it comes back", () => {
+  const steady = completion({ week: 2, day: 4, planned_minutes: 60, completion_time_min: 60 });
+  const rated = { ...item("Solve three problems", 1, 4, "again"), overdue_days: -2 };
+  const learner: LearnerState = {
+    previous: steady,
+    due: [],
+    previous_objectives: [rated, { ...item("Time yourself", 1, 4, "good"), overdue_days: -13 }],
+    fading: [],
+    mastery: 0.8,
+    days_since_last_completion: 0,
+  };
+  assert.equal(
+    nextDayHint(steady, { learner, minutes: 60 }),
+    "Week 2, Day 4 went steadily: 7/10 after 60 of 60 planned minutes. Week 2, Day 5 keeps a " +
+      "steady pace; “Solve three problems” (Week 1, Day 4), rated again, comes back for review " +
+      "in 2 days.",
   );
 });
 
 Deno.test("nextDayHint: week rollover names day 1 of the next week", () => {
   const hint = nextDayHint(completion({ week: 3, day: 7, confidence: 3 }));
-  assert.match(hint, /For Week 4, Day 1,/);
+  assert.match(hint, /Week 4, Day 1 opens/);
   assert.match(hint, /review of Week 3, Day 7/);
-  assert.match(nextDayHint(completion({ week: 3, day: 7 })), /For Week 4, Day 1,/);
+  assert.match(nextDayHint(completion({ week: 3, day: 7 })), /Week 4, Day 1 keeps/);
 });
 
 Deno.test("nextDayHint: the last day says so instead of naming a day past week 520", () => {
@@ -159,11 +242,13 @@ Deno.test("nextDayHint: deterministic and consistent with adaptationFor (propert
     fc.property(completionArb, (c) => {
       const hint = nextDayHint(c);
       assert.equal(nextDayHint({ ...c }), hint);
+      assert.ok(hint.length <= 1000);
       const next = nextDay(c.week, c.day);
       if (!isLastDay(c.week, c.day)) assert.ok(hint.includes(`Week ${next.week}, Day ${next.day}`));
       const adaptation = adaptationFor(c);
-      assert.equal(hint.includes("starts with a review"), adaptation === "review");
-      assert.equal(hint.includes("adds a stretch exercise"), adaptation === "stretch");
+      for (const [name, phrase] of Object.entries(PHRASE)) {
+        assert.equal(phrase.test(hint), name === adaptation, `${name}: ${hint}`);
+      }
     }),
     { numRuns: 2000 },
   );

@@ -5,7 +5,7 @@ import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { createApp, json, routePath } from "../../supabase/functions/_shared/http/app.ts";
 import { MAX_BODY_BYTES, readJson } from "../../supabase/functions/_shared/http/body.ts";
 import { createLogger, silentLogger } from "../../supabase/functions/_shared/log.ts";
-import { mintServiceJwt } from "../../supabase/functions/_shared/config.ts";
+import { mintServiceJwt } from "../../dev/jwt.ts";
 
 const config = await loadConfig(new Map([["WISELY_LOCAL_STACK", "1"]]));
 const serviceToken = await mintServiceJwt(config.jwtSecret!);

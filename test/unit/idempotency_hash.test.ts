@@ -95,9 +95,9 @@ Deno.test("bufferBody hands the handler the same bytes, and refuses more than th
   );
 });
 
-Deno.test("stored: 2xx and the handler's own outcomes; released: 400/401/403/413/415/429, 5xx", () => {
+Deno.test("stored: finished 2xx and the handler's own outcomes; released: 202, 4xx of the request, 5xx", () => {
   for (const status of [200, 201, 204, 404, 409, 422]) assert.equal(isStorable(status), true);
-  for (const status of [400, 401, 403, 413, 415, 429, 500, 502, 503, 504, 101]) {
+  for (const status of [202, 400, 401, 403, 408, 413, 415, 429, 500, 502, 503, 504, 101]) {
     assert.equal(isStorable(status), false, String(status));
   }
 });

@@ -88,7 +88,7 @@ interface CallOptions {
 
 async function call(agent: ReferenceAgent, name: AgentName, options: CallOptions = {}) {
   const { plain } = await configs();
-  const token = options.token === undefined ? plain.edgeServiceJwt : options.token;
+  const token = options.token === undefined ? plain.edgeServiceKey : options.token;
   const headers: Record<string, string> = {
     "Content-Type": "application/json",
     ...options.headers,
@@ -430,20 +430,55 @@ Deno.test("server: a custom fault plan composes with the header", async () => {
   await header.body?.cancel();
 });
 
-Deno.test("server: without JWT_SECRET every request is refused", async () => {
+Deno.test("server: with no credential to verify against, every request is refused", async () => {
   const { plain } = await configs();
-  const warn = console.warn;
+  const log = console.log;
   const lines: string[] = [];
-  console.warn = (line: string) => lines.push(line);
+  console.log = (line: string) => lines.push(line);
   try {
-    const agent = createReferenceAgent("ta", { config: { ...plain, jwtSecret: null } });
+    const agent = createReferenceAgent("ta", {
+      config: { ...plain, jwtSecret: null, secretKeys: [], supabaseUrl: null, jwks: null },
+    });
     assert.equal(lines.length, 1);
     assert.equal(JSON.parse(lines[0]).event, "agent.auth_disabled");
     const response = await call(agent, "ta");
     assert.equal(response.status, 401);
     await response.body?.cancel();
   } finally {
-    console.warn = warn;
+    console.log = log;
+  }
+});
+
+Deno.test("server: a secret key in apikey or as the bearer, without JWT_SECRET", async () => {
+  const { plain } = await configs();
+  const secretKey = "sb_secret_ReferenceAgentTestKey_0123456789";
+  const agent = createReferenceAgent("clo", {
+    config: {
+      ...plain,
+      jwtSecret: null,
+      secretKeys: [secretKey],
+      publishableKeys: ["sb_publishable_ReferenceAgentTestKey_01"],
+    },
+  });
+  const accepted: [string, Record<string, string>, string | null][] = [
+    ["apikey and bearer", { apikey: secretKey }, secretKey],
+    ["apikey only", { apikey: secretKey }, null],
+    ["bearer only", {}, secretKey],
+  ];
+  for (const [label, headers, token] of accepted) {
+    const response = await call(agent, "clo", { headers, token });
+    assert.equal(response.status, 200, label);
+    await response.body?.cancel();
+  }
+  const refused: [string, Record<string, string>, string | null][] = [
+    ["a wrong secret key", { apikey: `${secretKey}x` }, null],
+    ["the publishable key", { apikey: "sb_publishable_ReferenceAgentTestKey_01" }, null],
+    ["an HS256 service JWT without JWT_SECRET", {}, await tokenWith({ role: "service_role" })],
+  ];
+  for (const [label, headers, token] of refused) {
+    const response = await call(agent, "clo", { headers, token });
+    assert.equal(response.status, 401, label);
+    assert.equal((await response.json()).code, "UNAUTHORIZED", label);
   }
 });
 
@@ -512,7 +547,7 @@ async function control(
   options: { body?: unknown; token?: string | null } = {},
 ) {
   const { plain } = await configs();
-  const token = options.token === undefined ? plain.edgeServiceJwt : options.token;
+  const token = options.token === undefined ? plain.edgeServiceKey : options.token;
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   if (token !== null) headers.Authorization = `Bearer ${token}`;
   return await agent.fetch(

@@ -425,10 +425,11 @@ Deno.test("status math: streaks, next run and the status document", async (t) =>
       `;
     };
     const now = "2026-03-08T03:00:00Z"; // Mar 7 22:00 EST
-    await cache("clo", `intent:${intent}:w1`, "2026-03-08T02:00:00Z"); // 1 h old, window 24 h
+    await cache("clo", `intent:${intent}:w1`, "2026-03-08T02:00:00Z"); // 1 h old, window 7 days
     await cache("clo", `intent:${intent}:w0`, "2026-02-01T00:00:00Z"); // older row, same intent
     await cache("alex", `intent:${intent}`, "2026-02-26T03:00:00Z"); // 10 days, window 7 days
-    await cache("ta", `intent:${intent}:w1:d7`, "2026-03-06T03:00:00Z"); // 48 h, window 6 h
+    // 52 days old: past 7 × its 7-day window.
+    await cache("ta", `intent:${intent}:w1:d7`, "2026-01-15T03:00:00Z");
     await cache("ta", `intent:${oldIntent}:w1:d2`, "2026-03-08T02:30:00Z"); // another intent's
     // Keys that only look like this intent's: neither is 'intent:<id>' nor starts 'intent:<id>:'.
     await cache("socratic", `intent:${intent}x:w1:d7`, "2026-03-08T02:30:00Z");
@@ -468,7 +469,7 @@ Deno.test("status math: streaks, next run and the status document", async (t) =>
         ...noSignals,
         clo: { available: true, fresh: true, last_updated: "2026-03-08T02:00:00.000Z" },
         alex: { available: true, fresh: false, last_updated: "2026-02-26T03:00:00.000Z" },
-        ta: { available: false, fresh: false, last_updated: "2026-03-06T03:00:00.000Z" },
+        ta: { available: false, fresh: false, last_updated: "2026-01-15T03:00:00.000Z" },
         socratic: { available: false, fresh: false, last_updated: null },
       },
       next_scheduled_run: {

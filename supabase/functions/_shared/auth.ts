@@ -1,7 +1,11 @@
 /**
- * JWT verification and principal resolution (spec 5.1).
+ * Credential verification and principal resolution (spec 5.1).
  *
- * Tokens are verified locally: HS256 with `JWT_SECRET` (legacy Supabase keys), ES256/RS256 with
+ * A request's credentials are its bearer (`Authorization: Bearer …`) and its `apikey` header.
+ * Project API keys (a secret key: the service principal; a publishable key: anon) are matched in
+ * constant time against the configured keys (api_keys.ts); anything else must be a JWT.
+ *
+ * JWTs are verified locally: HS256 with `JWT_SECRET` (legacy Supabase keys), ES256/RS256 with
  * the project's JWKS. The algorithm family decides the key source and the key source fixes the
  * accepted algorithms, so an RS256 public key can never be used as an HS256 secret. Keys come
  * only from configuration (`jku`, `x5u`, `jwk` headers are ignored); the compact syntax is
@@ -17,6 +21,7 @@ import {
   jwtVerify,
 } from "jose";
 import { z } from "zod";
+import { createKeyMatcher, type KeyCredential, keyShape } from "./api_keys.ts";
 import type { Config } from "./config.ts";
 import type { UserClaims } from "./db.ts";
 import { ApiError, forbidden, invalidRequest, unauthorized } from "./errors.ts";
@@ -69,6 +74,8 @@ export type Role = "anon" | "authenticated" | "service_role";
 export interface VerifiedToken {
   role: Role;
   claims: JWTPayload;
+  /** What the credential was. Default "jwt". */
+  source?: "jwt" | KeyCredential["source"];
 }
 
 export interface TokenVerifier {
@@ -77,19 +84,41 @@ export interface TokenVerifier {
 
 const RoleSchema = z.enum(["anon", "authenticated", "service_role"]);
 
-/** Builds the verifier for a configuration. The remote JWKS is fetched lazily and cached. */
-export function createTokenVerifier(config: Config, log?: Logger): TokenVerifier {
-  const jwks = config.jwks
-    ? createLocalJWKSet(config.jwks)
-    : config.supabaseUrl
-    ? createRemoteJWKSet(new URL(`${config.supabaseUrl}/auth/v1/.well-known/jwks.json`), {
-      timeoutDuration: 3000,
-      cooldownDuration: 30_000,
-    })
-    : null;
+/** Loopback hosts, where plain-text http never leaves the machine. */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
 
-  const verify = async (token: string): Promise<VerifiedToken> => {
-    if (token.length > TOKEN_MAX_LENGTH) throw unauthorized("The bearer token is too large.");
+/**
+ * Where the project's JWKS is discovered: `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`, over
+ * https, or http on a loopback host only (`@supabase/server`'s rule: a JWKS fetched over a
+ * plain-text hop could be swapped for an attacker's keys). Null: no discovery.
+ */
+export function jwksDiscoveryUrl(supabaseUrl: string | null): URL | null {
+  if (!supabaseUrl) return null;
+  const url = new URL(`${supabaseUrl.replace(/\/+$/, "")}/auth/v1/.well-known/jwks.json`);
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname))) {
+    return url;
+  }
+  return null;
+}
+
+function jwksFor(config: Config, log?: Logger) {
+  if (config.jwks) return createLocalJWKSet(config.jwks);
+  const url = jwksDiscoveryUrl(config.supabaseUrl);
+  if (url) return createRemoteJWKSet(url, { timeoutDuration: 3000, cooldownDuration: 30_000 });
+  if (config.supabaseUrl) {
+    log?.warn("auth.jwks_discovery_refused", { reason: "SUPABASE_URL is plain http" });
+  }
+  return null;
+}
+
+/** Verifies a JWT (never cached here): strict syntax, the key source its `alg` names, claims. */
+function createJwtVerify(config: Config, log?: Logger): (token: string) => Promise<VerifiedToken> {
+  const jwks = jwksFor(config, log);
+  let hs256Warned = false;
+  return async (token) => {
     if (!isCompactJws(token)) throw unauthorized("The bearer token is not a JWT.");
     let alg: string | undefined;
     try {
@@ -101,7 +130,8 @@ export function createTokenVerifier(config: Config, log?: Logger): TokenVerifier
     try {
       if (alg === "HS256") {
         if (!config.jwtSecret) {
-          log?.warn("auth.hs256_refused", { reason: "JWT_SECRET is not set" });
+          if (!hs256Warned) log?.warn("auth.hs256_refused", { reason: "JWT_SECRET is not set" });
+          hs256Warned = true;
           throw unauthorized("This deployment does not accept HS256 tokens.");
         }
         ({ payload } = await jwtVerify(token, config.jwtSecret, {
@@ -129,10 +159,33 @@ export function createTokenVerifier(config: Config, log?: Logger): TokenVerifier
     if (role.data === "authenticated" && !audienceAccepts(payload.aud)) {
       throw unauthorized("The token is meant for another audience.");
     }
-    return { role: role.data, claims: payload };
+    return { role: role.data, claims: payload, source: "jwt" };
   };
+}
+
+/**
+ * Builds the verifier for a configuration: API keys first (constant time, never cached), then
+ * JWTs (cached once verified). The remote JWKS is fetched lazily and cached.
+ */
+export function createTokenVerifier(config: Config, log?: Logger): TokenVerifier {
+  const matchKey = createKeyMatcher(config, log);
+  const verifyJwt = withVerifiedTokenCache(
+    createJwtVerify(config, log),
+    (verified) => verified.claims.exp,
+  );
   return {
-    verify: withVerifiedTokenCache(verify, (verified) => verified.claims.exp),
+    verify: (token) => {
+      // Before any comparison or decoding: a huge header costs nothing.
+      if (token.length > TOKEN_MAX_LENGTH) {
+        return Promise.reject(unauthorized("The bearer token is too large."));
+      }
+      try {
+        const key = matchKey(token);
+        return key ? Promise.resolve(key) : verifyJwt(token);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
   };
 }
 
@@ -154,36 +207,82 @@ export type Principal =
     userId: string;
     /** Claims the database transaction runs with. */
     claims: UserClaims;
-    /** True when a service-role token acts for the user through `X-User-ID`. */
+    /** True when the service principal acts for the user through `X-User-ID`. */
     viaServiceRole: boolean;
   }
   | { kind: "service"; claims: JWTPayload };
 
 export type AuthRequirement = "none" | "user" | "service";
 
-function bearerToken(req: Request): string {
+/** The bearer, or null without an Authorization header; 401 for any other scheme. */
+function bearerToken(req: Request): string | null {
   const header = req.headers.get("authorization");
-  if (!header) throw unauthorized("The Authorization header is missing.");
+  if (!header) return null;
   const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
   if (!match) throw unauthorized("The Authorization header must be `Bearer <token>`.");
   return match[1];
 }
 
 /**
+ * The credential a request acts with. The bearer decides when it is a user or the service
+ * principal; a secret key in `apikey` makes the service principal when there is no bearer, or
+ * when the bearer only says anon (a publishable key, the anon key, the same key: supabase-js
+ * server clients send their key in both headers). A bearer that fails verification is a 401
+ * whatever `apikey` says.
+ */
+async function credentialOf(req: Request, verifier: TokenVerifier): Promise<VerifiedToken> {
+  const bearer = bearerToken(req);
+  const apikey = req.headers.get("apikey")?.trim() || null;
+  if (bearer === null) {
+    if (apikey === null) throw unauthorized("The Authorization header is missing.");
+    return await apiKeyCredential(apikey, verifier);
+  }
+  const verified = await verifier.verify(bearer);
+  if (verified.role !== "anon" || apikey === null || apikey === bearer) return verified;
+  // A bad apikey next to a valid anon bearer: the anon refusal says it better.
+  const elevated = await verifier.verify(apikey).catch(() => null);
+  return elevated?.role === "service_role" ? elevated : verified;
+}
+
+/** The credential an `apikey` header alone gives: a project key (or legacy key), never a user. */
+async function apiKeyCredential(apikey: string, verifier: TokenVerifier) {
+  const credential = await verifier.verify(apikey).catch((error) => {
+    if (keyShape(apikey) !== "unrecognized") throw error;
+    throw unauthorized("The apikey header is not one of this project's keys.", error);
+  });
+  if (credential.role === "authenticated") {
+    throw unauthorized("The apikey header must carry a project API key, not a user's token.");
+  }
+  return credential;
+}
+
+function anonRefusal(token: VerifiedToken, req: Request): ApiError {
+  if (token.source === "publishable_key") {
+    return unauthorized("Sign in: a publishable key alone cannot call this route.");
+  }
+  const apikey = req.headers.get("apikey");
+  if (apikey !== null && keyShape(apikey.trim()) === "publishable") {
+    return unauthorized("Sign in: a publishable key alone cannot call this route.");
+  }
+  return unauthorized("Sign in: the anon key cannot call this route.");
+}
+
+/**
  * Resolves the principal for a route's requirement:
  * - `user`: an authenticated user (sub is the user; a differing X-User-ID is 403) or the
- *   service role acting for the UUID in X-User-ID (required, else 400). anon → 401.
- * - `service`: the service role only (403 for users, 401 for anon).
+ *   service principal acting for the UUID in X-User-ID (required, else 400). anon → 401.
+ * - `service`: the service principal only (403 for users, 401 for anon).
  */
 export async function authenticate(
   req: Request,
   requirement: Exclude<AuthRequirement, "none">,
   verifier: TokenVerifier,
 ): Promise<Principal> {
-  const { role, claims } = await verifier.verify(bearerToken(req));
+  const credential = await credentialOf(req, verifier);
+  const { role, claims } = credential;
   const headerUserId = req.headers.get("x-user-id")?.trim() || null;
 
-  if (role === "anon") throw unauthorized("Sign in: the anon key cannot call this route.");
+  if (role === "anon") throw anonRefusal(credential, req);
 
   if (requirement === "service") {
     if (role !== "service_role") throw forbidden("This route needs the service role.");
@@ -205,8 +304,11 @@ export async function authenticate(
       viaServiceRole: false,
     };
   }
+  return actingFor(headerUserId);
+}
 
-  // service_role acting for a user.
+/** The service principal acting for the user named by X-User-ID (spec 5.1). */
+function actingFor(headerUserId: string | null): Principal {
   if (headerUserId === null) {
     throw invalidRequest("The service role must name the user in X-User-ID.", [
       { path: ["headers", "x-user-id"], message: "Required" },

@@ -4,13 +4,24 @@
  * row-level security, not handler code, is what keeps users apart.
  */
 import postgres from "postgres";
+import { parseDatabaseUrl } from "./database_url.ts";
 import { DecayingMax } from "./decaying_max.ts";
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 
+/**
+ * Connections per pool by default: 3. Hosted functions run as many isolates, each with its own
+ * pool, so the total is isolates × max. On the transaction pooler (`WISELY_DB_URL`, port 6543)
+ * a connection is a Supavisor client, held by Postgres only for the length of a transaction:
+ * 1–3 per isolate keeps a request's few transactions from queueing behind each other without
+ * multiplying the pooler's client count. On a direct connection (`SUPABASE_DB_URL`) every one
+ * is a Postgres backend out of `max_connections`, so production uses the pooler.
+ */
+export const DEFAULT_POOL_MAX = 3;
+
 export interface PoolOptions {
-  /** Connections in the pool. Default 4: functions are many small isolates. */
+  /** Connections in the pool. @default DEFAULT_POOL_MAX (3) */
   max?: number;
   /** Seconds an idle connection is kept. Default 20. */
   idleTimeoutS?: number;
@@ -29,17 +40,25 @@ export function reconnectDelayS(retries: number, random: () => number = Math.ran
 
 /**
  * Creates the pool. `prepare: false` because Supabase's transaction pooler (port 6543) does not
- * support prepared statements.
+ * support prepared statements. The URL is parsed here (database_url.ts) and passed as parts:
+ * passwords of any characters, TLS (`require`) for every host that is not local.
  */
 export function createPool(url: string, options: PoolOptions = {}): Sql {
-  return postgres(url, {
-    max: options.max ?? 4,
+  const target = parseDatabaseUrl(url);
+  return postgres({
+    host: target.host,
+    port: target.port,
+    database: target.database,
+    username: target.user,
+    password: target.password,
+    ssl: target.ssl,
+    max: options.max ?? DEFAULT_POOL_MAX,
     idle_timeout: options.idleTimeoutS ?? 20,
     connect_timeout: options.connectTimeoutS ?? 3,
     backoff: (retries: number) => reconnectDelayS(retries),
     prepare: false,
     onnotice: () => {},
-    connection: { application_name: "wisely-orchestrator" },
+    connection: { application_name: "wisely-orchestrator", ...target.parameters },
   });
 }
 
@@ -145,9 +164,12 @@ async function runAsUser<T>(
   const result = await sql.begin(async (tx) => {
     // Sent now and awaited last: postgres.js pipelines it ahead of fn's first statement on the
     // transaction's connection, which saves a round trip on every request. If it fails, every
-    // later statement fails with it and the transaction rolls back.
+    // later statement fails with it and the transaction rolls back. auth.uid() reads
+    // `request.jwt.claim.sub` first: set it too, or a value another client left at session
+    // level on a shared (pooled) backend would name the user.
     const claimsSet = tx`
       select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
+             set_config('request.jwt.claim.sub', ${claims.sub}, true),
              set_config('role', 'authenticated', true)
     `.execute();
     try {

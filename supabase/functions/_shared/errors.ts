@@ -15,6 +15,8 @@ export type ErrorCode =
   | "IDEMPOTENCY_KEY_REUSED"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
+  | "REQUEST_TIMEOUT"
+  | "CLIENT_CLOSED"
   | "RATE_LIMITED"
   | "DATABASE_UNAVAILABLE"
   | "INTERNAL";
@@ -64,6 +66,26 @@ export const payloadTooLarge = (limit: number) =>
   new ApiError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes.`);
 export const unsupportedMediaType = () =>
   new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.");
+/** The body did not arrive within the read timeout (body.ts); the connection is closed. */
+export const requestTimeout = (timeoutMs: number, cause?: unknown) =>
+  new ApiError(
+    408,
+    "REQUEST_TIMEOUT",
+    `The request body did not arrive within ${Math.ceil(timeoutMs / 1000)} s.`,
+    { cause, headers: { Connection: "close" } },
+  );
+/**
+ * The client closed (or broke) the connection before its body was complete. Nobody receives
+ * the answer; its status, 499 as nginx logs it, only marks the request's log line, which is an
+ * info line: a client going away is not a server error.
+ */
+export const clientClosed = (cause?: unknown) =>
+  new ApiError(
+    499,
+    "CLIENT_CLOSED",
+    "The client closed the connection before the request body was complete.",
+    { cause },
+  );
 export const databaseUnavailable = (cause?: unknown, retryAfterS = 5) =>
   new ApiError(503, "DATABASE_UNAVAILABLE", "The database is unavailable; try again shortly.", {
     cause,

@@ -1,41 +1,25 @@
 /**
  * State-change events. Written into `wisely.events` inside the transaction that makes the
  * change; a trigger broadcasts them on Realtime. Payloads are ids, week, day and flags only.
+ *
+ * Users cannot insert events themselves: `wisely.record_event` (migration 20260101000600) writes
+ * them with `user_id = auth.uid()` and `now()`, and accepts only the keys of the type's schema
+ * (event_schemas.ts), each of its kind, naming the caller's own rows as stored. Keep the two in
+ * step.
  */
+import type { z } from "zod";
 import { jsonb, type Tx } from "./db.ts";
+import type { EventPayloadSchemas, EventType } from "./event_schemas.ts";
 
-export interface EventPayloads {
-  intent_synced: { intent_id: string; created: boolean; replaced_intent_id: string | null };
-  instructor_plan_created: {
-    session_id: string;
-    intent_id: string;
-    week: number;
-    day: number;
-    revision: number;
-    degraded_mode: boolean;
-    cache_hits: number;
-    cache_misses: number;
-  };
-  day_completed: {
-    session_id: string;
-    intent_id: string;
-    week: number;
-    day: number;
-    next_week: number;
-    next_day: number;
-  };
-}
+export type { EventType };
+/** Each event type's payload, from its zod schema (event_schemas.ts). */
+export type EventPayloads = { [T in EventType]: z.infer<(typeof EventPayloadSchemas)[T]> };
 
-export type EventType = keyof EventPayloads;
-
+/** Records an event for the transaction's user (auth.uid()). */
 export async function recordEvent<T extends EventType>(
   tx: Tx,
-  userId: string,
   type: T,
   payload: EventPayloads[T],
 ): Promise<void> {
-  await tx`
-    insert into wisely.events (user_id, type, payload)
-    values (${userId}, ${type}, ${jsonb(tx, payload)})
-  `;
+  await tx`select wisely.record_event(${type}, ${jsonb(tx, payload)})`;
 }

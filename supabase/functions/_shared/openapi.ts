@@ -15,6 +15,7 @@ const SCHEMAS: Components = {
   Error: responses.ErrorResponse,
   Intent: responses.IntentResponse,
   DayRun: responses.DayRunResponse,
+  DayRunProvisional: responses.DayRunProvisionalResponse,
   DayDone: responses.DayDoneResponse,
   Status: responses.StatusResponse,
   Sessions: responses.SessionsResponse,
@@ -36,7 +37,7 @@ function errors(...statuses: number[]) {
 }
 
 const USER_ERRORS = [400, 401, 403, 429, 503];
-const POST_ERRORS = [...USER_ERRORS, 409, 413, 415, 422];
+const POST_ERRORS = [...USER_ERRORS, 408, 409, 413, 415, 422];
 
 const idempotencyKey = {
   name: "Idempotency-Key",
@@ -113,6 +114,7 @@ function componentSchemas(): Record<string, unknown> {
 /** Builds the document. `serverUrl` is the function's base URL. */
 export function openApiDocument(serverUrl: string) {
   const schemas = componentSchemas();
+  const dayRun = post("Plan a day (or return its plan)", "DayRunRequest", "DayRun", [409]).post;
   return {
     openapi: "3.1.0",
     info: {
@@ -121,9 +123,14 @@ export function openApiDocument(serverUrl: string) {
       description: "Plans a learner's day from four AI agents. See README.md.",
     },
     servers: [{ url: serverUrl }],
-    security: [{ bearer: [] }],
+    // A user's JWT as the bearer, or a secret key (the service principal) in `apikey` or as the
+    // bearer (spec 5.1).
+    security: [{ bearer: [] }, { apikey: [] }],
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "A user JWT, or a secret key." },
+        apikey: { type: "apiKey", in: "header", name: "apikey", description: "A secret key." },
+      },
       schemas,
     },
     paths: {
@@ -144,9 +151,18 @@ export function openApiDocument(serverUrl: string) {
       ),
       "/day.run": {
         post: {
-          ...post("Plan a day (or return its plan)", "DayRunRequest", "DayRun", [409]).post,
+          ...dayRun,
+          responses: {
+            ...dayRun.responses,
+            "202": {
+              description: "Provisional: composed from the cache, not stored",
+              content: jsonContent("DayRunProvisional"),
+            },
+          },
           description:
-            "With `Accept: text/event-stream`, streams one `agent` event per agent, then `plan`.",
+            "With `Accept: text/event-stream`, streams one `agent` event per agent, then `plan`. " +
+            "202: another request still ran this day at this one's deadline; the plan is " +
+            "composed from the cache, not stored; ask again after `Retry-After`.",
         },
       },
       "/day.done": post("Record a day's completion", "DayDoneRequest", "DayDone", [404]),
@@ -157,6 +173,23 @@ export function openApiDocument(serverUrl: string) {
           responses: {
             "200": { description: "OK", content: jsonContent("Status") },
             ...errors(...USER_ERRORS),
+          },
+        },
+        // supabase-js `functions.invoke` POSTs by default.
+        post: {
+          summary: "As GET /status; the body must be empty or `{}`",
+          parameters: [userIdHeader],
+          requestBody: {
+            required: false,
+            content: {
+              "application/json": {
+                schema: { type: "object", properties: {}, additionalProperties: false },
+              },
+            },
+          },
+          responses: {
+            "200": { description: "OK", content: jsonContent("Status") },
+            ...errors(...USER_ERRORS, 413, 415),
           },
         },
       },
@@ -180,8 +213,11 @@ export function openApiDocument(serverUrl: string) {
       "/day.tick": {
         post: {
           summary: "Pre-generate due plans (service role)",
+          description: "200 when the batch ended within `tick.answer_within_ms`; else 202 with " +
+            "the runs ended so far, the rest finishing after the answer.",
           responses: {
             "200": { description: "OK", content: jsonContent("DayTick") },
+            "202": { description: "Accepted, still running", content: jsonContent("DayTick") },
             ...errors(400, 401, 403, 503),
           },
         },

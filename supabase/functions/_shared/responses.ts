@@ -22,6 +22,7 @@ export const ErrorResponse = z.strictObject({
     "IDEMPOTENCY_KEY_REUSED",
     "PAYLOAD_TOO_LARGE",
     "UNSUPPORTED_MEDIA_TYPE",
+    "REQUEST_TIMEOUT",
     "RATE_LIMITED",
     "DATABASE_UNAVAILABLE",
     "INTERNAL",
@@ -70,6 +71,24 @@ export const DayRunResponse = z.object({
   revision: z.int().min(1),
   created_at: timestamp,
   updated_at: timestamp,
+});
+
+/**
+ * day.run's 202: another request was still running this day when this one's deadline came, so
+ * the plan is composed from the cache and not stored (orchestrator/provisional.ts).
+ */
+export const DayRunProvisionalResponse = z.object({
+  session_id: z.null(),
+  provisional: z.literal(true),
+  retry_after_s: z.int().min(1).describe("When to ask again for the stored plan (Retry-After)."),
+  plan_md: z.string(),
+  plan_json_summary: DayRunResponse.shape.plan_json_summary,
+  degraded_mode: z.boolean(),
+  cache_hits: z.int().min(0),
+  cache_misses: z.int().min(0),
+  signal_quality: DayRunResponse.shape.signal_quality,
+  week: z.int().min(1).max(520),
+  day: z.int().min(1).max(7),
 });
 
 const Completion = z.object({
@@ -154,6 +173,8 @@ export const DayTickResponse = z.object({
   generated: z.int().min(0),
   retried: z.int().min(0),
   failed: z.int().min(0),
+  pending: z.int().min(0).describe("Runs still going (202: they finish after the answer)."),
+  deferred: z.int().min(0).describe("Runs left for the next tick (time budget spent)."),
   runs: z.array(z.object({
     user_id: z.uuid(),
     week: z.int(),

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { DEPTHS } from "./agents/protocol.ts";
+import { objectiveKey } from "./plan/objectives.ts";
 
 export const META_MAX_BYTES = 8 * 1024;
 /** `meta` itself is level 1; containers inside it add one level each. */
@@ -181,11 +182,42 @@ export const DayRunBody = z.strictObject({
 });
 export type DayRunBody = z.infer<typeof DayRunBody>;
 
+/** FSRS ratings a learner may give an objective (1 Again, 2 Hard, 3 Good, 4 Easy). */
+export const RATING_NAMES = ["again", "hard", "good", "easy"] as const;
+
+/** Most per-objective ratings one day.done may carry. */
+export const OBJECTIVE_RATINGS_MAX = 20;
+
+const ObjectiveRatings = z.array(z.strictObject({
+  objective: trimmed(1, 500).describe(
+    "An objective of the session as its plan lists it (Objectives, or a Review item's " +
+      "objective); matched ignoring case and spacing.",
+  ),
+  rating: z.enum(RATING_NAMES).describe("How well it went: FSRS Again, Hard, Good or Easy."),
+})).max(OBJECTIVE_RATINGS_MAX).superRefine((ratings, ctx) => {
+  const seen = new Set<string>();
+  ratings.forEach((r, index) => {
+    const key = objectiveKey(r.objective);
+    if (seen.has(key)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [index, "objective"],
+        message: "Rate each objective at most once.",
+      });
+    }
+    seen.add(key);
+  });
+});
+
 export const DayDoneBody = z.strictObject({
   session_id: z.uuid(),
   completion_time_min: z.int().min(0).max(1440),
   confidence: z.int().min(1).max(10),
   notes: storable(z.string().max(2000)).nullish(),
+  objective_ratings: ObjectiveRatings.optional().describe(
+    "Optional ratings of single objectives; the others get the rating mapped from " +
+      "confidence and time spent (README, Spaced review).",
+  ),
 });
 export type DayDoneBody = z.infer<typeof DayDoneBody>;
 

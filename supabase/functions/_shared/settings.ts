@@ -38,6 +38,10 @@ export function parseSettings(rows: readonly { key: string; value: unknown }[]) 
     dayRunRate: read(raw, "rate.day_run", TokenBucket, { burst: 10, refill_per_s: 1 / 30 }),
     defaultRate: read(raw, "rate.default", TokenBucket, { burst: 60, refill_per_s: 1 }),
     tickBatchSize: read(raw, "tick.batch_size", positiveInt.max(10_000), 100),
+    /** How long day.tick waits for its batch before answering 202 (the rest in background). */
+    tickAnswerWithinMs: read(raw, "tick.answer_within_ms", z.int().min(0).max(60_000), 3_000),
+    /** No tick run starts after this long, so a batch ends within the function's wall clock. */
+    tickTimeBudgetMs: read(raw, "tick.time_budget_ms", positiveInt.max(380_000), 100_000),
   };
 }
 

@@ -4,5 +4,5 @@ import { loadConfig } from "../_shared/config.ts";
 
 const config = await loadConfig();
 const app = createReferenceAgent("clo", { config });
+// The one server registration (Supabase's edge runtime serves what Deno.serve registers).
 Deno.serve(app.fetch);
-export default app;

@@ -16,7 +16,7 @@ import { intentSyncRoute } from "./routes/intent_sync.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { openApiRoute } from "./routes/openapi.ts";
 import { sessionsRoute } from "./routes/sessions.ts";
-import { statusRoute } from "./routes/status.ts";
+import { statusRoutes } from "./routes/status.ts";
 
 export interface OrchestratorDeps {
   config: Config;
@@ -25,6 +25,11 @@ export interface OrchestratorDeps {
   fetch?: typeof fetch;
   /** Default: JSON lines on stdout. */
   log?: Logger;
+  /**
+   * A request body must have arrived this long after the handler starts reading it, else 408
+   * `REQUEST_TIMEOUT`. @default DEFAULT_BODY_READ_TIMEOUT_MS (10 s, `_shared/http/body.ts`)
+   */
+  bodyReadTimeoutMs?: number;
 }
 
 export const FUNCTION_NAME = "orchestrator";
@@ -32,6 +37,19 @@ export const FUNCTION_NAME = "orchestrator";
 export function createOrchestrator(deps: OrchestratorDeps): App {
   const log = deps.log ?? createLogger({ functionName: FUNCTION_NAME });
   const { sql, config } = deps;
+  if (config.edgeServiceKey === null) {
+    // Not a boot failure: day.run still answers, from the cache and fallbacks (degraded).
+    log.warn("agents.no_service_key", {
+      reason: "no EDGE_SERVICE_KEY, SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY: " +
+        "agent calls carry no credential",
+    });
+  }
+  if (!config.local && config.dbUrlVariable === "SUPABASE_DB_URL") {
+    log.warn("db.direct_connection", {
+      reason: "WISELY_DB_URL is not set: every isolate holds direct Postgres connections; " +
+        "set it to the transaction pooler (port 6543)",
+    });
+  }
   // Breakers, bulkheads and retry budgets live as long as the isolate: one set per orchestrator.
   const policies = createAgentPolicies();
   const runDeps = { sql, config, fetch: deps.fetch, policies };
@@ -39,13 +57,14 @@ export function createOrchestrator(deps: OrchestratorDeps): App {
     functionName: FUNCTION_NAME,
     verifier: createTokenVerifier(config, log),
     log,
+    bodyReadTimeoutMs: deps.bodyReadTimeoutMs,
     routes: [
       healthRoute(sql),
       intentSyncRoute(sql),
       dayRunRoute(runDeps),
       dayDoneRoute(sql),
       dayTickRoute(runDeps),
-      statusRoute(sql),
+      ...statusRoutes(sql),
       sessionsRoute(sql),
       metricsRoute(sql, policies),
       openApiRoute(),

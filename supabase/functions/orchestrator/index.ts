@@ -10,6 +10,6 @@ const config = await loadConfig();
 if (!config.dbUrl) throw new Error("SUPABASE_DB_URL is required for a deployed function.");
 const app = createOrchestrator({ config, sql: createPool(config.dbUrl, { max: 3 }) });
 
+// The one server registration: Supabase's edge runtime serves what Deno.serve registers; a
+// default export as well would be a second one (`deno serve`).
 Deno.serve(app.fetch);
-
-export default app;

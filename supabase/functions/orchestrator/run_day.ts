@@ -2,22 +2,24 @@
  * Running one learning day (spec 5.4).
  *
  * 1. One transaction loads the intent and the day's session; when a run is needed it claims the
- *    (intent, week, day) in `wisely.run_claims` and loads agents, settings, history and cache.
+ *    (intent, week, day) in `wisely.run_claims` (`wisely.claim_run`, which fixes the claim's
+ *    expiry) and loads agents, settings, history and cache.
  *    Concurrent identical requests find the claim and wait for the session instead (single
  *    flight across isolates).
  * 2. The agents are called with no database connection held.
- * 3. One transaction stores cache, session (insert, or the next revision), revision, call log
- *    and event, and releases the claim. Independent statements are pipelined, so the call log
- *    and the event add no round trip.
+ * 3. One statement stores session (insert, or the next revision) and revision, and through
+ *    the security definer writers of migration 20260101000600 (users cannot write bookkeeping
+ *    tables themselves) the cache, call log and event, and releases the claim.
  */
-import type { CacheEntry } from "../_shared/agents/cache.ts";
+import { type CacheEntry, pickCacheEntries } from "../_shared/agents/cache.ts";
 import { fanOut } from "../_shared/agents/client.ts";
 import { sleep } from "../_shared/agents/deadline.ts";
 import type { AgentPolicies } from "../_shared/agents/policies.ts";
 import type { AgentRequest } from "../_shared/agents/protocol.ts";
 import { type AgentConfig, parseAgentRows } from "../_shared/agents/registry.ts";
 import { AGENT_SCOPES, scopeKey } from "../_shared/agents/scope.ts";
-import { type AgentSignal, isCacheHit, type Signals } from "../_shared/agents/signal.ts";
+import { type AgentSignal, isCacheHit } from "../_shared/agents/signal.ts";
+import { runInBackground } from "../_shared/background.ts";
 import type { Config } from "../_shared/config.ts";
 import {
   asUser,
@@ -29,11 +31,15 @@ import {
 } from "../_shared/db.ts";
 import { noActiveIntent } from "../_shared/errors.ts";
 import type { EventType } from "../_shared/events.ts";
+import { learnerModel, type LoadedLearner, loadLearner } from "../_shared/memory/learner.ts";
+import { decideDay } from "../_shared/plan/adaptation.ts";
 import { composePlan } from "../_shared/plan/compose.ts";
 import type { PreviousCompletion } from "../_shared/plan/types.ts";
 import type { DayRunBody } from "../_shared/schemas.ts";
 import { loadSettings, type Settings } from "../_shared/settings.ts";
 import type { IntentRow } from "./intents.ts";
+import { composeProvisional, type ProvisionalRun, type WaitingRun } from "./provisional.ts";
+import { signalQuality } from "./signal_quality.ts";
 import { type SessionRow, type SessionView, sessionView } from "./sessions.ts";
 
 export interface RunDayDeps {
@@ -55,6 +61,11 @@ export interface RunDayInput {
   /** Cancels the agent calls (not the write of what they returned). */
   signal?: AbortSignal;
   /**
+   * The learner is shown the session (their own day.run): it is marked opened. day.tick's
+   * pre-generation passes false. @default true
+   */
+  opens?: boolean;
+  /**
    * `performance.now()` when the request arrived; the run's deadline counts from here, so time
    * spent queueing for a database connection is inside it. Default: when runDay is called.
    */
@@ -69,8 +80,6 @@ export interface RunDayResult {
   ran: boolean;
 }
 
-/** A claim outlives its run's deadline by this much (time to store the result). */
-const CLAIM_GRACE_MS = 5_000;
 /**
  * Of the run's deadline, this share (at least WRITE_RESERVE_MIN_MS, and at least
  * WRITE_RESERVE_LOAD_FACTOR times what a transaction takes now, waiting for a pooled connection
@@ -116,6 +125,8 @@ interface RunContext {
   agents: AgentConfig[];
   settings: Settings;
   history: History;
+  /** The learner model of the day (memory/learner.ts). */
+  learner: LoadedLearner;
   cache: Map<AgentConfig["name"], CacheEntry>;
 }
 
@@ -123,15 +134,32 @@ interface RunContext {
 type Loaded =
   | { kind: "no_intent" }
   | { kind: "existing"; session: SessionRow }
-  | { kind: "busy"; intentId: string; expiresAt: Date }
+  | { kind: "busy"; expiresAt: Date; waiting: WaitingRun }
   | { kind: "run"; context: RunContext };
 
+/**
+ * `stale`: a session nobody opened yet whose inputs changed since it was composed (a
+ * completion marked it, or it was planned for an earlier local date): composed again instead
+ * of returned (migration 20260101000900).
+ */
+type StoredSession = SessionRow & { opened_at: Date | null; stale: boolean };
+
 function sessionQuery(tx: Tx, userId: string, body: DayRunBody) {
-  return tx<SessionRow[]>`
-    select s.* from wisely.sessions s
+  return tx<StoredSession[]>`
+    select s.*, (s.opened_at is null and (s.inputs_changed_at is not null
+      or s.planned_on < (now() at time zone i.user_tz)::date)) as stale
+    from wisely.sessions s
     join wisely.intents i on i.id = s.intent_id
     where i.user_id = ${userId} and i.active and s.week = ${body.week} and s.day = ${body.day}
   `;
+}
+
+/** Returns the stored session, marking it opened when the learner is the one shown it. */
+async function returnExisting(tx: Tx, session: StoredSession, opens: boolean): Promise<Loaded> {
+  if (opens && session.opened_at === null) {
+    await tx`update wisely.sessions set opened_at = now() where id = ${session.id}`;
+  }
+  return { kind: "existing", session };
 }
 
 async function load(
@@ -139,41 +167,28 @@ async function load(
   userId: string,
   body: DayRunBody,
   edgeBaseUrl: string,
+  opens: boolean,
 ): Promise<Loaded> {
   const [[intent], [existing]] = await Promise.all([
     tx<IntentRow[]>`select * from wisely.intents where user_id = ${userId} and active`,
     sessionQuery(tx, userId, body),
   ]);
   if (!intent) return { kind: "no_intent" };
-  if (existing && !body.force_refresh) return { kind: "existing", session: existing };
+  if (existing && !body.force_refresh && !existing.stale) {
+    return await returnExisting(tx, existing, opens);
+  }
 
-  // The claim lasts the run's deadline plus a grace period: long enough for any run that is
-  // still alive, short enough that a crashed one does not block the day for long.
-  const deadlineKey = body.research ? "run.research_deadline_ms" : "run.deadline_ms";
-  const deadlineDefault = body.research ? 30_000 : 12_000;
   const scopeKeys = AGENT_SCOPES.map((scope) => scopeKey(scope, intent.id, body.week, body.day));
   // Pipelined: the claim, a second look at the session, and everything a run needs. Each
   // statement sees what committed before it started, so the second look catches a run that
   // finished between the first look and the claim.
-  const [[claim], [finished], agentRows, settings, [history], cacheRows] = await Promise.all([
+  const loaded = await Promise.all([
+    // The claim lasts the run's deadline plus a grace period (the function reads both): long
+    // enough for any run that is still alive, short enough that a crashed one does not block
+    // the day for long. A null claim_id: another run holds the day until expires_at.
     tx<{ claim_id: string | null; expires_at: Date }[]>`
-      with taken as (
-        insert into wisely.run_claims as c (intent_id, week, day, user_id, expires_at)
-        values (${intent.id}, ${body.week}, ${body.day}, ${userId}, now() + make_interval(
-          secs => (coalesce(
-            (select value::numeric from wisely.settings
-              where key = ${deadlineKey} and jsonb_typeof(value) = 'number'),
-            ${deadlineDefault}) + ${CLAIM_GRACE_MS}) / 1000.0))
-        on conflict (intent_id, week, day) do update set
-          claim_id = gen_random_uuid(), claimed_at = now(), expires_at = excluded.expires_at
-          where c.expires_at < now()
-        returning claim_id, expires_at
-      )
-      select claim_id, expires_at from taken
-      union all
-      select null, expires_at from wisely.run_claims
-      where intent_id = ${intent.id} and week = ${body.week} and day = ${body.day}
-        and not exists (select 1 from taken)
+      select claim_id, expires_at
+      from wisely.claim_run(${intent.id}, ${body.week}, ${body.day}, ${body.research})
     `,
     sessionQuery(tx, userId, body),
     tx`select * from wisely.agents order by sort_order, name`,
@@ -205,58 +220,91 @@ async function load(
       from wisely.agent_cache
       where user_id = ${userId} and scope_key = any(${scopeKeys})
     `,
+    loadLearner(tx, intent.id, body.week, body.day),
   ]);
-
-  if (!claim?.claim_id) {
-    return { kind: "busy", intentId: intent.id, expiresAt: claim?.expires_at ?? new Date() };
-  }
-  if (finished && !body.force_refresh) {
-    await releaseClaim(tx, intent.id, body, claim.claim_id);
-    return { kind: "existing", session: finished };
-  }
+  const [[claim], [finished], agentRows, settings, [history], cacheRows, learner] = loaded;
 
   const agents = parseAgentRows(agentRows, edgeBaseUrl);
-  const cache = new Map<AgentConfig["name"], CacheEntry>();
-  for (const agent of agents) {
-    const key = scopeKey(agent.scope, intent.id, body.week, body.day);
-    const row = cacheRows.find((r) => r.agent === agent.name && r.scope_key === key);
-    if (!row) continue;
-    cache.set(agent.name, {
-      agent: agent.name,
-      scopeKey: key,
-      etag: row.etag,
-      payload: row.payload,
-      fetchedAt: row.fetched_at,
-      validatedAt: row.validated_at,
-    });
+  const cache = cacheEntries(agents, cacheRows, intent.id, body);
+  if (!claim?.claim_id) {
+    // What a provisional answer needs if the other run outlasts this request's deadline.
+    const waiting: WaitingRun = {
+      intent,
+      agents,
+      settings,
+      cache,
+      request: agentRequest(userId, intent, body, history, learner),
+      previous: previousCompletion(history),
+      learner: learner.state,
+    };
+    return { kind: "busy", expiresAt: claim?.expires_at ?? new Date(), waiting };
+  }
+  if (finished && !body.force_refresh && !finished.stale) {
+    await releaseClaim(tx, intent.id, body, claim.claim_id);
+    return await returnExisting(tx, finished, opens);
   }
   return {
     kind: "run",
-    context: { intent, claimId: claim.claim_id, agents, settings, history, cache },
+    context: { intent, claimId: claim.claim_id, agents, settings, history, learner, cache },
   };
 }
 
+/**
+ * The cache entry each agent is served from: only one that covers this day (a week pack, the
+ * day's own single answer, or the intent's answer; spec 6.1, `pickCacheEntries`).
+ */
+function cacheEntries(
+  agents: AgentConfig[],
+  rows: CacheRow[],
+  intentId: string,
+  body: DayRunBody,
+): Map<AgentConfig["name"], CacheEntry> {
+  return pickCacheEntries(agents, rows, { intentId, week: body.week, day: body.day });
+}
+
 function releaseClaim(tx: Tx, intentId: string, body: DayRunBody, claimId: string) {
-  return tx`
-    delete from wisely.run_claims
-    where intent_id = ${intentId} and week = ${body.week} and day = ${body.day}
-      and claim_id = ${claimId}
-  `;
+  return tx`select wisely.release_run(${intentId}, ${body.week}, ${body.day}, ${claimId})`;
+}
+
+/** How a wait for another request's run of the day ended. */
+type Waited =
+  | { kind: "session"; session: SessionRow }
+  /** The claim expired or vanished without a session: the caller may claim the day. */
+  | { kind: "free" }
+  /** This request's own deadline came first: it answers provisionally (provisional.ts). */
+  | { kind: "deadline" };
+
+/**
+ * When a request waiting on another run must stop waiting (`performance.now()` clock): its own
+ * deadline, counted from its arrival, less what composing and sending the answer may take
+ * (a transaction's time now, twice, and at least WRITE_RESERVE_MIN_MS).
+ */
+function waitEndsAt(sql: Sql, body: DayRunBody, settings: Settings, receivedAt: number) {
+  const deadlineMs = body.research ? settings.researchDeadlineMs : settings.deadlineMs;
+  const reserve = Math.max(
+    WRITE_RESERVE_MIN_MS,
+    recentTransactionMs(sql) * WRITE_RESERVE_LOAD_FACTOR,
+  );
+  return receivedAt + deadlineMs - reserve;
 }
 
 /**
- * Waits while another request runs the day: returns its session once the claim is released,
- * or null when the claim expired or vanished without a session (the caller then tries again).
+ * Waits while another request runs the day, polling until its claim is released (its session,
+ * or `free`), or until `endsAt` (`deadline`): a waiting request never outlives its own
+ * deadline, whatever the other run's is.
  */
 async function waitForClaimedRun(
   sql: Sql,
   input: RunDayInput,
   intentId: string,
   expiresAt: Date,
-): Promise<SessionRow | null> {
+  endsAt: number,
+): Promise<Waited> {
   let delay = WAIT_POLL_FIRST_MS;
   while (Date.now() < expiresAt.getTime()) {
-    await sleep(delay);
+    const left = endsAt - performance.now();
+    if (left <= 0) return { kind: "deadline" };
+    await sleep(Math.min(delay, left));
     delay = Math.min(delay * 2, WAIT_POLL_MAX_MS);
     const [claim, session] = await asUser(sql, input.claims, (tx) =>
       Promise.all([
@@ -267,9 +315,11 @@ async function waitForClaimedRun(
         `,
         sessionQuery(tx, input.userId, input.body),
       ]));
-    if (claim.length === 0) return session[0] ?? null;
+    if (claim.length === 0) {
+      return session[0] ? { kind: "session", session: session[0] } : { kind: "free" };
+    }
   }
-  return null;
+  return { kind: "free" };
 }
 
 function previousCompletion(history: History): PreviousCompletion | null {
@@ -287,19 +337,35 @@ function previousCompletion(history: History): PreviousCompletion | null {
   };
 }
 
-function signalQuality(signals: Signals) {
-  const quality: Record<string, unknown> = {};
-  for (const signal of Object.values(signals)) {
-    if (!signal) continue;
-    quality[signal.agent] = {
-      available: signal.available,
-      fresh: signal.fresh,
-      source: signal.source,
-      latency_ms: Math.round(signal.latency_ms),
-      attempts: signal.attempts,
-    };
-  }
-  return quality;
+/** What the agents are asked (spec 6.2), with the learner model and today's decision. */
+function agentRequest(
+  userId: string,
+  intent: IntentRow,
+  body: DayRunBody,
+  history: History,
+  learner: LoadedLearner,
+): AgentRequest {
+  return {
+    user_id: userId,
+    intent: {
+      id: intent.id,
+      topic: intent.topic,
+      depth: intent.depth,
+      end_goal: intent.end_goal,
+      time_per_day_min: intent.time_per_day_min,
+      user_tz: intent.user_tz,
+    },
+    week: body.week,
+    day: body.day,
+    research: body.research,
+    history: {
+      completed_sessions: history.completed_sessions,
+      last_confidence: history.last_confidence,
+      last_completion_time_min: history.last_completion_time_min,
+      last_hint: history.last_hint,
+    },
+    learner: learnerModel(learner, decideDay(learner.state, intent.time_per_day_min)),
+  };
 }
 
 /**
@@ -351,26 +417,7 @@ async function execute(
   const { userId, claims, body } = input;
   const { intent, history, settings } = context;
   try {
-    const request: AgentRequest = {
-      user_id: userId,
-      intent: {
-        id: intent.id,
-        topic: intent.topic,
-        depth: intent.depth,
-        end_goal: intent.end_goal,
-        time_per_day_min: intent.time_per_day_min,
-        user_tz: intent.user_tz,
-      },
-      week: body.week,
-      day: body.day,
-      research: body.research,
-      history: {
-        completed_sessions: history.completed_sessions,
-        last_confidence: history.last_confidence,
-        last_completion_time_min: history.last_completion_time_min,
-        last_hint: history.last_hint,
-      },
-    };
+    const request = agentRequest(userId, intent, body, history, context.learner);
     const fan = await fanOut({
       request,
       agents: context.agents.filter((agent) => agent.enabled),
@@ -383,7 +430,7 @@ async function execute(
       ),
       attemptTimeoutMs: settings.attemptTimeoutMs,
       staleFactor: settings.staleFactor,
-      serviceJwt: config.edgeServiceJwt,
+      serviceKey: config.edgeServiceKey,
       traceId: input.traceId,
       fetch: deps.fetch,
       signal: input.signal,
@@ -402,6 +449,7 @@ async function execute(
       day: body.day,
       signals: fan.signals,
       previous: previousCompletion(history),
+      learner: context.learner.state,
     });
     const settled = Object.values(fan.signals).filter((s) => s !== undefined);
     const cacheHits = settled.filter(isCacheHit).length;
@@ -431,22 +479,30 @@ async function execute(
     return await asUser(sql, claims, async (tx) => {
       // One statement stores everything: with `prepare: false` every parameterised statement
       // costs a describe round trip, and these writes were most of day.run's database time.
-      // A session that exists already (force_refresh) gets the next revision.
+      // A session that exists already (force_refresh) gets the next revision. The bookkeeping
+      // writers are volatile functions, so they see the session row `s` wrote (a sibling
+      // CTE's rows are otherwise invisible); the materialised CTEs are joined into the final
+      // select, which makes each run exactly once.
       const [session] = await tx<SessionRow[]>`
         with s as (
           insert into wisely.sessions as s (id, user_id, intent_id, week, day, revision, plan_md,
             plan_summary, plan, total_minutes, degraded_mode, cache_hits, cache_misses,
-            signal_quality)
+            signal_quality, opened_at, planned_on)
           values (${crypto.randomUUID()}, ${userId}, ${intent.id}, ${body.week}, ${body.day}, 1,
             ${composed.plan_md}, ${jsonb(tx, composed.summary)}, ${jsonb(tx, composed.plan)},
             ${composed.plan.total_minutes}, ${degraded}, ${cacheHits}, ${cacheMisses},
-            ${jsonb(tx, quality)})
+            ${jsonb(tx, quality)},
+            case when ${input.opens !== false}::boolean then now() end,
+            ${context.learner.at.on}::date)
           on conflict (intent_id, week, day) do update set
             revision = s.revision + 1, plan_md = excluded.plan_md,
             plan_summary = excluded.plan_summary, plan = excluded.plan,
             total_minutes = excluded.total_minutes, degraded_mode = excluded.degraded_mode,
             cache_hits = excluded.cache_hits, cache_misses = excluded.cache_misses,
-            signal_quality = excluded.signal_quality, updated_at = now()
+            signal_quality = excluded.signal_quality, updated_at = now(),
+            -- Composed again: current, and opened if it was or is now shown.
+            opened_at = coalesce(s.opened_at, excluded.opened_at),
+            planned_on = excluded.planned_on, inputs_changed_at = null
           returning *
         ),
         revision as (
@@ -456,61 +512,41 @@ async function execute(
             cache_misses, signal_quality
           from s
         ),
-        call_log as (
-          insert into wisely.agent_calls (user_id, session_id, agent, outcome, status,
-            error_code, attempts, latency_ms, trace_id)
-          select s.user_id, s.id, c.agent, c.outcome, c.status, c.error_code, c.attempts,
-            c.latency_ms, ${input.traceId}
-          from s cross join jsonb_to_recordset(${jsonb(tx, calls)}) as c (agent text,
-            outcome text, status integer, error_code text, attempts integer, latency_ms integer)
+        cached as materialized (
+          select wisely.store_agent_cache(${jsonb(tx, stores)}, ${jsonb(tx, revalidations)})
         ),
-        stored as (
-          insert into wisely.agent_cache
-            (user_id, agent, scope_key, etag, payload, fetched_at, validated_at)
-          select ${userId}, w.agent, w.scope_key, w.etag, w.payload, now(), now()
-          from jsonb_to_recordset(${jsonb(tx, stores)}) as w (agent text, scope_key text,
-            etag text, payload jsonb)
-          on conflict (user_id, agent, scope_key) do update set
-            etag = excluded.etag, payload = excluded.payload,
-            fetched_at = excluded.fetched_at, validated_at = excluded.validated_at
-        ),
-        revalidated as (
-          update wisely.agent_cache c set validated_at = now(), etag = coalesce(w.etag, c.etag)
-          from jsonb_to_recordset(${jsonb(tx, revalidations)}) as w (agent text,
-            scope_key text, etag text)
-          where c.user_id = ${userId} and c.agent = w.agent and c.scope_key = w.scope_key
-        ),
-        event as (
-          insert into wisely.events (user_id, type, payload)
-          -- The payload of EventPayloads["instructor_plan_created"] (ids, week, day, flags).
-          select s.user_id, ${"instructor_plan_created" satisfies EventType}, jsonb_build_object(
-              'session_id', s.id, 'intent_id', s.intent_id, 'week', s.week, 'day', s.day,
-              'revision', s.revision, 'degraded_mode', s.degraded_mode,
-              'cache_hits', s.cache_hits, 'cache_misses', s.cache_misses)
+        booked as materialized (
+          select
+            wisely.record_agent_calls(s.id, ${jsonb(tx, calls)}, ${input.traceId}),
+            -- The payload of EventPayloads["instructor_plan_created"] (ids, week, day, flags).
+            wisely.record_event(${"instructor_plan_created" satisfies EventType},
+              jsonb_build_object('session_id', s.id, 'intent_id', s.intent_id, 'week', s.week,
+                'day', s.day, 'revision', s.revision, 'degraded_mode', s.degraded_mode,
+                'cache_hits', s.cache_hits, 'cache_misses', s.cache_misses)),
+            wisely.release_run(${intent.id}, ${body.week}, ${body.day}, ${context.claimId})
           from s
-        ),
-        released as (
-          delete from wisely.run_claims
-          where intent_id = ${intent.id} and week = ${body.week} and day = ${body.day}
-            and claim_id = ${context.claimId}
         )
-        select * from s
+        select s.* from s, cached, booked
       `;
       return { session: sessionView(session), created: session.revision === 1, ran: true };
     });
   } catch (error) {
     // Let waiting requests take over now rather than when the claim expires; not awaited, so
     // the caller gets its error (a 503 when the database is down) at once.
-    releaseAfterFailure(sql, input, context);
+    runInBackground(releaseAfterFailure(sql, input, context));
     throw error;
   }
 }
 
 /**
  * Runs the day's session for the user's active intent, or returns it when it exists (or when a
- * concurrent identical request creates it).
+ * concurrent identical request creates it). A request that waits on another run of the day
+ * until its own deadline answers with a provisional plan instead (provisional.ts).
  */
-export async function runDay(deps: RunDayDeps, input: RunDayInput): Promise<RunDayResult> {
+export async function runDay(
+  deps: RunDayDeps,
+  input: RunDayInput,
+): Promise<RunDayResult | ProvisionalRun> {
   const { sql, config } = deps;
   const receivedAt = input.receivedAt ?? performance.now();
   for (let round = 1;; round++) {
@@ -518,7 +554,7 @@ export async function runDay(deps: RunDayDeps, input: RunDayInput): Promise<RunD
     const loaded = await asUser(
       sql,
       input.claims,
-      (tx) => load(tx, input.userId, input.body, config.edgeBaseUrl),
+      (tx) => load(tx, input.userId, input.body, config.edgeBaseUrl, input.opens !== false),
     );
     switch (loaded.kind) {
       case "no_intent":
@@ -531,10 +567,22 @@ export async function runDay(deps: RunDayDeps, input: RunDayInput): Promise<RunD
           loadMs: performance.now() - loadStarted,
         });
       case "busy": {
-        const session = await waitForClaimedRun(sql, input, loaded.intentId, loaded.expiresAt);
-        if (session) return { session: sessionView(session), created: false, ran: false };
-        if (round >= MAX_CLAIM_ROUNDS) {
-          throw new Error("day.run: the claimed run ended without a session, repeatedly");
+        const { waiting, expiresAt } = loaded;
+        const endsAt = waitEndsAt(sql, input.body, waiting.settings, receivedAt);
+        const waited = await waitForClaimedRun(sql, input, waiting.intent.id, expiresAt, endsAt);
+        if (waited.kind === "session") {
+          return { session: sessionView(waited.session), created: false, ran: false };
+        }
+        // Out of time (or of rounds, when runs keep ending without a session): answer now.
+        if (
+          waited.kind === "deadline" || performance.now() >= endsAt || round >= MAX_CLAIM_ROUNDS
+        ) {
+          return await composeProvisional({
+            waiting,
+            claimExpiresAt: expiresAt,
+            traceId: input.traceId,
+            onAgentSettled: input.onAgentSettled,
+          });
         }
       }
     }

@@ -17,7 +17,11 @@ export interface AttemptOptions<T> {
   url: string;
   /** The JSON request body. */
   body: string;
-  serviceJwt: string;
+  /**
+   * The service credential (`EDGE_SERVICE_KEY`: a secret key or a legacy service_role JWT),
+   * sent as `apikey` and as the bearer; null sends none (the agent will refuse the call).
+   */
+  serviceKey: string | null;
   /** Same on every attempt of one logical call. */
   idempotencyKey: string;
   /** 32 lowercase hex digits; each attempt gets its own span id. */
@@ -45,7 +49,6 @@ export type AttemptResult<T> =
 export async function attemptCall<T>(options: AttemptOptions<T>): Promise<AttemptResult<T>> {
   const { signal } = options;
   const headers = new Headers({
-    "Authorization": `Bearer ${options.serviceJwt}`,
     "Content-Type": "application/json",
     "Accept": "application/json",
     "X-Idempotency-Key": options.idempotencyKey,
@@ -53,6 +56,12 @@ export async function attemptCall<T>(options: AttemptOptions<T>): Promise<Attemp
     "traceparent": traceparent(options.traceId),
   });
   if (options.cached) headers.set("If-None-Match", options.cached.etag);
+  if (options.serviceKey !== null) {
+    // As supabase-js server clients send a key: both headers, so a secret key and a legacy
+    // service JWT both reach an agent however it reads them.
+    headers.set("apikey", options.serviceKey);
+    headers.set("Authorization", `Bearer ${options.serviceKey}`);
+  }
 
   let response: Response;
   try {

@@ -3,13 +3,14 @@
  * for `openMs` (calls are skipped and served from the cache), then exactly one probe goes
  * through; its success closes the circuit, anything else re-opens it for another `openMs`.
  *
- * Built on cockatiel's `circuitBreaker` with a `ConsecutiveBreaker`, adapted in three ways:
- * - A skipped call fails with `AgentCallError("circuit_open")` (cockatiel's `BrokenCircuitError`
- *   and `IsolatedCircuitError` kept as `cause`), before any attempt: the client reports 0 attempts.
- * - While the probe is in flight, other calls are skipped at once. (cockatiel would make them
- *   wait for the probe's verdict, which can take the whole run deadline.)
- * - The open period runs on the injected clock `now` (cockatiel reads `Date.now()`), see
- *   `OpenPeriod`.
+ * A small state machine of its own (closed → open → half-open → closed or open), so that:
+ * - A skipped call fails with `AgentCallError("circuit_open")` before any attempt: the client
+ *   reports 0 attempts. While open, the failure that opened the circuit is its `cause`.
+ * - While the probe is in flight, other calls are skipped at once (rather than made to wait for
+ *   the probe's verdict, which can take the whole run deadline).
+ * - Every time is read from the injected clock `now`, and only from it: the open period, and how
+ *   long an attempt waited. (cockatiel's breaker reads `Date.now()`, which a fake clock in tests
+ *   cannot move, and which the run deadlines are not measured on.)
  *
  * What counts as a failure (a sample against the agent):
  * - the agent's fault: `5xx`, `429`, `timeout` (the attempt's own timer), `network`,
@@ -22,16 +23,13 @@
  * Neither success nor failure (the consecutive count is kept): other `4xx` and statuses (the
  * agent is up and answering), `aborted` (our caller left), `unexpected` (our bug).
  * In half-open, only a success closes the circuit: a probe that ends any other way re-opens it.
+ *
+ * `state` is `open` from the opening until the probe starts (also once `openMs` has passed: the
+ * next call is the probe), `half-open` while the probe is in flight.
+ * A call's outcome moves the circuit only from the state the call was let through in: a call
+ * that started while closed and ends after the circuit opened changes nothing, and the probe
+ * alone decides the half-open state.
  */
-import {
-  circuitBreaker,
-  CircuitState,
-  ConsecutiveBreaker,
-  handleWhen,
-  type IBackoff,
-  type IBackoffFactory,
-  isBrokenCircuitError,
-} from "cockatiel";
 import { AgentCallError } from "./call_error.ts";
 import type { CallPolicy, CallPolicyContext } from "./policy.ts";
 
@@ -42,9 +40,15 @@ export interface BreakerOptions {
   threshold: number;
   /** How long the circuit stays open before the probe, in milliseconds (spec: 30 000). */
   openMs: number;
-  /** Clock, milliseconds. Default `Date.now`. */
+  /**
+   * Clock, milliseconds: the only clock the breaker reads.
+   * @default Date.now
+   */
   now?: () => number;
-  /** A `deadline` cut of an attempt at least this old is a failure. Default 5000. */
+  /**
+   * A `deadline` cut of an attempt at least this old is a failure.
+   * @default DEFAULT_SLOW_CALL_MS (5000)
+   */
   slowCallMs?: number;
 }
 
@@ -65,57 +69,94 @@ export function isAgentFault(error: unknown): boolean {
   return error.status === 429 || (error.status >= 500 && error.status <= 599);
 }
 
+/**
+ * The circuit. A new object at every transition, so a call can tell whether the state it was
+ * let through in is still the current one.
+ */
+type Circuit =
+  | { readonly kind: "closed"; failures: number }
+  | { readonly kind: "open"; readonly openedAt: number; readonly cause: unknown }
+  | { readonly kind: "half-open" };
+
+/** How a failed attempt counts (see the module comment). */
+type Verdict = "failure" | "neither";
+
 export function agentBreaker(options: BreakerOptions): AgentBreaker {
+  const { threshold, openMs } = options;
   const now = options.now ?? Date.now;
   const slowCallMs = options.slowCallMs ?? DEFAULT_SLOW_CALL_MS;
-  if (!Number.isInteger(options.threshold) || options.threshold < 1 || !(options.openMs >= 0)) {
+  if (!Number.isInteger(threshold) || threshold < 1 || !(openMs >= 0)) {
     throw new RangeError("A breaker needs an integer threshold ≥ 1 and openMs ≥ 0.");
   }
-  const slowCuts = new WeakSet<AgentCallError>();
-  const openPeriod: IBackoffFactory<unknown> = { next: () => new OpenPeriod(options.openMs, now) };
-  const policy = circuitBreaker(
-    handleWhen((error) =>
-      policy.state === CircuitState.HalfOpen || isAgentFault(error) ||
-      (error instanceof AgentCallError && slowCuts.has(error))
-    ),
-    { breaker: new ConsecutiveBreaker(options.threshold), halfOpenAfter: openPeriod },
-  );
+  let circuit: Circuit = { kind: "closed", failures: 0 };
+  const open = (cause: unknown) => {
+    circuit = { kind: "open", openedAt: now(), cause };
+  };
 
-  /** Runs one attempt, noting a `deadline` cut of a slow one. */
+  /** Runs one attempt and judges how it ended (see the module comment). */
   async function sample<T>(
     fn: (context: CallPolicyContext) => Promise<T>,
-    context: CallPolicyContext,
-  ): Promise<T> {
+    signal: AbortSignal,
+  ): Promise<{ ok: true; value: T } | { ok: false; error: unknown; verdict: Verdict }> {
     const startedAt = now();
     try {
-      return await fn(context);
+      return { ok: true, value: await fn({ signal }) };
     } catch (error) {
-      if (
-        error instanceof AgentCallError && error.code === "deadline" &&
-        now() - startedAt >= slowCallMs
-      ) slowCuts.add(error);
-      throw error;
+      const slowCut = error instanceof AgentCallError && error.code === "deadline" &&
+        now() - startedAt >= slowCallMs;
+      return { ok: false, error, verdict: isAgentFault(error) || slowCut ? "failure" : "neither" };
     }
+  }
+
+  async function whileClosed<T>(
+    fn: (context: CallPolicyContext) => Promise<T>,
+    signal: AbortSignal,
+    closed: Extract<Circuit, { kind: "closed" }>,
+  ): Promise<T> {
+    const result = await sample(fn, signal);
+    // The circuit opened meanwhile (other calls' failures): this outcome is stale.
+    const current = circuit === closed;
+    if (result.ok) {
+      if (current) closed.failures = 0;
+      return result.value;
+    }
+    if (current && result.verdict === "failure" && ++closed.failures >= threshold) {
+      open(result.error);
+    }
+    throw result.error;
+  }
+
+  async function probe<T>(
+    fn: (context: CallPolicyContext) => Promise<T>,
+    signal: AbortSignal,
+  ): Promise<T> {
+    circuit = { kind: "half-open" };
+    const result = await sample(fn, signal);
+    // Only the probe leaves half-open (other calls are skipped, stale outcomes ignored).
+    if (result.ok) {
+      circuit = { kind: "closed", failures: 0 };
+      return result.value;
+    }
+    open(result.error);
+    throw result.error;
   }
 
   return {
     get state(): BreakerState {
-      switch (policy.state) {
-        case CircuitState.Closed:
-          return "closed";
-        case CircuitState.HalfOpen:
-          return "half-open";
-        default:
-          return "open";
-      }
+      return circuit.kind;
     },
-    async execute(fn, signal) {
-      if (policy.state === CircuitState.HalfOpen) throw circuitOpen("Its probe is in flight.");
-      try {
-        return await policy.execute((context) => sample(fn, context), signal);
-      } catch (error) {
-        if (isBrokenCircuitError(error)) throw circuitOpen("It failed repeatedly.", error);
-        throw error;
+    execute(fn, signal) {
+      const current = circuit;
+      switch (current.kind) {
+        case "closed":
+          return whileClosed(fn, signal, current);
+        case "half-open":
+          return Promise.reject(circuitOpen("Its probe is in flight."));
+        case "open":
+          if (now() - current.openedAt < openMs) {
+            return Promise.reject(circuitOpen("It failed repeatedly.", current.cause));
+          }
+          return probe(fn, signal);
       }
     },
   };
@@ -123,31 +164,4 @@ export function agentBreaker(options: BreakerOptions): AgentBreaker {
 
 function circuitOpen(why: string, cause?: unknown): AgentCallError {
   return new AgentCallError("circuit_open", `The agent's circuit is open. ${why}`, { cause });
-}
-
-/**
- * The open period, measured on the clock `now` although cockatiel measures it with `Date.now()`:
- * cockatiel keeps the circuit open while `Date.now() - openedAt < duration`, reading `duration`
- * at each call, so `duration` is reported as `openMs` shifted by how far `Date.now()` has moved
- * relative to `now` since the circuit opened. With `now = Date.now` it is simply `openMs`.
- */
-class OpenPeriod implements IBackoff<unknown> {
-  readonly #openMs: number;
-  readonly #now: () => number;
-  readonly #openedAt: number;
-  readonly #openedAtWall = Date.now();
-
-  constructor(openMs: number, now: () => number) {
-    this.#openMs = openMs;
-    this.#now = now;
-    this.#openedAt = now();
-  }
-
-  get duration(): number {
-    return this.#openMs - (this.#now() - this.#openedAt) + (Date.now() - this.#openedAtWall);
-  }
-
-  next(): OpenPeriod {
-    return new OpenPeriod(this.#openMs, this.#now);
-  }
 }

@@ -7,17 +7,29 @@
  * Pieces, one per file: `scope.ts` (cache keys), `cache.ts` (cache decisions and writes),
  * `deadline.ts` (signals and waits), `attempt.ts` (one HTTP attempt), `policy.ts` (what wraps
  * attempts: retries, breakers and bulkheads slot in there), `payload.ts` (validation).
+ *
+ * Spec 6.1: an answer serves only the days it covers. A week-scoped agent is asked with
+ * `accept: ["week_pack"]`; a pack it answers is stored under intent + week and serves each day
+ * from its own entry, a single-day answer is stored for that day only. A 304 renews the entry
+ * that was sent (a pack: all of its days).
  */
-import { attemptCall } from "./attempt.ts";
-import { type CacheEntry, type CacheWrite, classify, servesOnFailure } from "./cache.ts";
+import { attemptCall, type AttemptResult } from "./attempt.ts";
+import {
+  type CacheEntry,
+  type CacheWrite,
+  classify,
+  type RunPosition,
+  servesOnFailure,
+  usableEntry,
+} from "./cache.ts";
 import { AgentCallError, type AgentErrorCode } from "./call_error.ts";
 import { attemptSignal, deadlineSignal, raceAbort } from "./deadline.ts";
 import { agentIdempotencyKey } from "./idempotency.ts";
-import { parseData, parseReply } from "./payload.ts";
+import { type Answer, answerForDay, parseAnswer } from "./payload.ts";
 import { type CallPolicy, singleAttempt } from "./policy.ts";
-import type { AgentDataMap, AgentName, AgentRequest } from "./protocol.ts";
+import { type AgentName, type AgentRequest, WEEK_PACK } from "./protocol.ts";
 import type { AgentConfig } from "./registry.ts";
-import { scopeKey } from "./scope.ts";
+import { answerCoverage, asksForWeekPack, coverageKey, scopeKey } from "./scope.ts";
 import type { AgentSignal, Signals } from "./signal.ts";
 
 /** Ceiling for one attempt (spec 6.3: 15 s), further capped by the agent's `timeoutMs`. */
@@ -29,7 +41,10 @@ export interface FanOutInput {
   request: AgentRequest;
   /** The registry; only enabled agents are called. An agent listed twice is called once. */
   agents: readonly AgentConfig[];
-  /** Cached answers by agent, for this request's scope keys (an entry for another key is ignored). */
+  /**
+   * The cached answer to serve each agent from (`pickCacheEntries`). An entry that does not
+   * cover the request's day (another day's single answer, another week) is ignored.
+   */
   cache: ReadonlyMap<AgentName, CacheEntry>;
   /** Call every agent even when its cache entry is fresh (still with `If-None-Match`). */
   forceRefresh: boolean;
@@ -39,8 +54,8 @@ export interface FanOutInput {
   attemptTimeoutMs?: number;
   /** Default `DEFAULT_STALE_FACTOR`. */
   staleFactor?: number;
-  /** Bearer sent to agents. */
-  serviceJwt: string;
+  /** The service credential sent to agents (`apikey` and bearer); null sends none. */
+  serviceKey: string | null;
   /** The run's W3C trace id: 32 lowercase hex digits, not all zero. */
   traceId: string;
   /** Default `globalThis.fetch`. */
@@ -81,9 +96,24 @@ export interface FanOutResult {
   calls: CallRecord[];
 }
 
-/** The `wisely.agent_cache.scope_key` an agent's answer to `request` is cached under. */
+/**
+ * The key an agent's call for `request` is known by (its idempotency key's scope): the scope
+ * the registry asks for. Where its answer is stored depends on the answer (`answerCoverage`).
+ */
 export function agentScopeKey(agent: Pick<AgentConfig, "scope">, request: AgentRequest): string {
   return scopeKey(agent.scope, request.intent.id, request.week, request.day);
+}
+
+/**
+ * What `agent` is sent: the request, with `accept: ["week_pack"]` for a week-scoped agent and
+ * without `accept` for any other.
+ */
+export function agentRequestFor(
+  agent: Pick<AgentConfig, "scope">,
+  request: AgentRequest,
+): AgentRequest {
+  const { accept: _ignored, ...rest } = request;
+  return asksForWeekPack(agent.scope) ? { ...rest, accept: [WEEK_PACK] } : rest;
 }
 
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
@@ -102,7 +132,7 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
     deadlineAt,
     runSignal,
     fetch: input.fetch ?? globalThis.fetch.bind(globalThis),
-    body: JSON.stringify(input.request),
+    at: { intentId: input.request.intent.id, week: input.request.week, day: input.request.day },
     attemptTimeoutMs: input.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
     staleFactor: input.staleFactor ?? DEFAULT_STALE_FACTOR,
     describeAbort: () =>
@@ -143,7 +173,7 @@ interface RunContext {
   deadlineAt: number;
   runSignal: AbortSignal;
   fetch: typeof fetch;
-  body: string;
+  at: RunPosition;
   attemptTimeoutMs: number;
   staleFactor: number;
   describeAbort: () => AgentErrorCode;
@@ -216,20 +246,19 @@ async function settleAgent<N extends AgentName>(
   startedAt: number,
 ): Promise<Settled<N>> {
   const { input, now } = run;
-  const key = agentScopeKey(agent, input.request);
-  const cached = usableEntry(name, input.cache.get(name), key);
+  const cached = usableEntry(name, agent, input.cache.get(name), run.at);
   const cacheClass = classify(cached?.entry, {
     now: startedAt,
     freshnessS: agent.freshnessS,
     staleFactor: run.staleFactor,
     forceRefresh: input.forceRefresh,
   });
-  const base = { agent: name, status: null, error_code: null };
-
   if (cached && cacheClass === "fresh") {
     const latency_ms = elapsed(now, startedAt);
     const signal: AgentSignal<N> = {
-      ...base,
+      agent: name,
+      status: null,
+      error_code: null,
       source: "cache",
       available: true,
       fresh: true,
@@ -240,103 +269,143 @@ async function settleAgent<N extends AgentName>(
     return { signal, write: null };
   }
 
-  let attempts = 0;
+  const attempts = { count: 0 };
   try {
-    run.runSignal.throwIfAborted();
-    const idempotencyKey = await agentIdempotencyKey(name, key, input.request);
-    const policy = input.policyFor?.(agent, { deadlineAt: run.deadlineAt }) ?? singleAttempt;
-    const result = await raceAbort(
-      policy.execute(async (context) => {
-        attempts++;
-        const { signal } = attemptSignal({
-          attemptTimeoutMs: Math.min(run.attemptTimeoutMs, agent.timeoutMs),
-          deadlineAt: run.deadlineAt,
-          now: now(),
-          signal: context.signal,
-        });
-        return await attemptCall({
-          url: agent.url,
-          body: run.body,
-          serviceJwt: input.serviceJwt,
-          idempotencyKey,
-          traceId: input.traceId,
-          cached: cached?.entry.etag ? { etag: cached.entry.etag, data: cached.data } : null,
-          parseReply: parseReply[name],
-          fetch: run.fetch,
-          signal,
-          describeAbort: run.describeAbort,
-          now,
-        });
-      }, run.runSignal),
-      run.runSignal,
-    );
-    const latency_ms = elapsed(now, startedAt);
-    if (result.kind === "revalidated") {
-      const signal: AgentSignal<N> = {
-        ...base,
-        source: "revalidated",
-        available: true,
-        fresh: true,
-        data: result.data,
-        status: result.status,
-        latency_ms,
-        attempts,
-      };
-      return {
-        signal,
-        write: { kind: "revalidate", agent: name, scopeKey: key, etag: result.etag },
-      };
-    }
-    const signal: AgentSignal<N> = {
-      ...base,
-      source: "network",
-      available: true,
-      fresh: true,
-      data: result.data,
-      status: result.status,
-      latency_ms,
-      attempts,
-    };
-    return {
-      signal,
-      write: { kind: "store", agent: name, scopeKey: key, etag: result.etag, payload: result.data },
-    };
+    const result = await callWithPolicy(name, agent, run, cached, attempts);
+    return answered(name, agent, run, {
+      result,
+      revalidatedKey: cached?.entry.scopeKey ?? null,
+      latency_ms: elapsed(now, startedAt),
+      attempts: attempts.count,
+    });
   } catch (error) {
     const failure = asCallError(error, run);
-    const latency_ms = elapsed(now, startedAt);
-    const failed = { status: failure.status, error_code: failure.code, latency_ms, attempts };
-    if (cached && servesOnFailure(cacheClass)) {
-      const signal: AgentSignal<N> = {
-        ...base,
-        ...failed,
-        source: "stale",
-        available: true,
-        fresh: false,
-        data: cached.data,
-      };
-      return { signal, write: null };
-    }
-    const signal: AgentSignal<N> = {
-      ...base,
-      ...failed,
-      source: "fallback",
-      available: false,
-      fresh: false,
-      data: null,
+    const failed = {
+      agent: name,
+      status: failure.status,
+      error_code: failure.code,
+      latency_ms: elapsed(now, startedAt),
+      attempts: attempts.count,
     };
+    // A failed call falls back to the cached answer for the day while it is within the stale
+    // window, else to the planner's fallback (degraded).
+    const signal: AgentSignal<N> = cached && servesOnFailure(cacheClass)
+      ? { ...failed, source: "stale", available: true, fresh: false, data: cached.data }
+      : { ...failed, source: "fallback", available: false, fresh: false, data: null };
     return { signal, write: null };
   }
 }
 
-/** The cache entry with its payload validated, or null when absent, for another scope, or invalid. */
-function usableEntry<N extends AgentName>(
+/**
+ * The attempts of one logical call under the agent's policy, with `If-None-Match` when a
+ * cached entry has an ETag. Resolves with the validated answer (a pack only from an agent
+ * asked for one); `attempts.count` counts the HTTP attempts made.
+ */
+async function callWithPolicy<N extends AgentName>(
   name: N,
-  entry: CacheEntry | undefined,
-  key: string,
-): { entry: CacheEntry; data: AgentDataMap[N] } | null {
-  if (!entry || entry.agent !== name || entry.scopeKey !== key) return null;
-  const parsed = parseData[name](entry.payload);
-  return parsed.ok ? { entry, data: parsed.data } : null;
+  agent: AgentConfig,
+  run: RunContext,
+  cached: { entry: CacheEntry; answer: Answer<N> } | null,
+  attempts: { count: number },
+): Promise<AttemptResult<Answer<N>>> {
+  const { input, now } = run;
+  run.runSignal.throwIfAborted();
+  const request = agentRequestFor(agent, input.request);
+  const body = JSON.stringify(request);
+  const acceptsPack = asksForWeekPack(agent.scope);
+  const idempotencyKey = await agentIdempotencyKey(
+    name,
+    agentScopeKey(agent, input.request),
+    request,
+  );
+  const policy = input.policyFor?.(agent, { deadlineAt: run.deadlineAt }) ?? singleAttempt;
+  return await raceAbort(
+    policy.execute(async (context) => {
+      attempts.count++;
+      const { signal } = attemptSignal({
+        attemptTimeoutMs: Math.min(run.attemptTimeoutMs, agent.timeoutMs),
+        deadlineAt: run.deadlineAt,
+        now: now(),
+        signal: context.signal,
+      });
+      return await attemptCall({
+        url: agent.url,
+        body,
+        serviceKey: input.serviceKey,
+        idempotencyKey,
+        traceId: input.traceId,
+        cached: cached?.entry.etag ? { etag: cached.entry.etag, data: cached.answer } : null,
+        parseReply: (reply) => parseAnswer(name, reply, acceptsPack),
+        fetch: run.fetch,
+        signal,
+        describeAbort: run.describeAbort,
+        now,
+      });
+    }, run.runSignal),
+    run.runSignal,
+  );
+}
+
+/**
+ * The signal and cache write of an answered call: a 304 renews the entry it revalidated; a
+ * 200 is stored under the key of what it covers (a pack: intent + week; a single answer: the
+ * intent for an intent-scoped agent, else the day), and the run gets its day's payload.
+ */
+function answered<N extends AgentName>(
+  name: N,
+  agent: AgentConfig,
+  run: RunContext,
+  outcome: {
+    result: AttemptResult<Answer<N>>;
+    revalidatedKey: string | null;
+    latency_ms: number;
+    attempts: number;
+  },
+): Settled<N> {
+  const { result, latency_ms, attempts } = outcome;
+  const data = answerForDay(name, result.data, run.at.day);
+  if (data === null) {
+    // Unreachable for a validated pack (all seven days); a failed call if it ever happens.
+    throw new AgentCallError("invalid_payload", "The agent's answer has no entry for the day.", {
+      status: result.status,
+    });
+  }
+  const revalidated = result.kind === "revalidated";
+  const signal: AgentSignal<N> = {
+    agent: name,
+    source: revalidated ? "revalidated" : "network",
+    available: true,
+    fresh: true,
+    data,
+    status: result.status,
+    error_code: null,
+    latency_ms,
+    attempts,
+  };
+  if (revalidated && outcome.revalidatedKey !== null) {
+    return {
+      signal,
+      write: {
+        kind: "revalidate",
+        agent: name,
+        scopeKey: outcome.revalidatedKey,
+        etag: result.etag,
+      },
+    };
+  }
+  const answer = result.data;
+  const coverage = answerCoverage(agent.scope, answer.kind === "pack");
+  const { intentId, week, day } = run.at;
+  return {
+    signal,
+    write: {
+      kind: "store",
+      agent: name,
+      scopeKey: coverageKey(coverage, intentId, week, day),
+      etag: result.etag,
+      payload: answer.kind === "pack" ? answer.pack : answer.data,
+    },
+  };
 }
 
 /** Whatever escaped the policy, as an `AgentCallError` (the original kept as `cause`). */

@@ -2,8 +2,19 @@
  * The agent protocol (spec 6.2): what the orchestrator sends to an agent and what each agent
  * answers. Shared by the agent client and the reference agents so both sides validate against
  * the same schemas.
+ *
+ * Week packs (spec 6.1, 6.2). A request to a week-scoped agent (registry scope `intent_week`)
+ * carries `accept: ["week_pack"]`: the agent may answer the whole week at once,
+ * `{ok: true, data: {days: [{day: 1, ...that day's payload}, …, {day: 7, …}]}}`, all seven days
+ * exactly once, each a valid payload of that agent. The orchestrator caches a pack under
+ * intent + week and serves each day from its own entry. An agent written to the original
+ * protocol ignores `accept` and answers the requested day alone, `{ok: true, data: <payload>}`;
+ * that answer is cached for that day only. `accept` is a list so further answer shapes can be
+ * offered later; an agent ignores values it does not know. A request without `accept` (every
+ * request to an agent of another scope) wants a single-day (or intent-wide) answer.
  */
 import { z } from "zod";
+import { LearnerModelSchema } from "../memory/learner_model.ts";
 
 export const AGENT_NAMES = ["clo", "alex", "ta", "socratic"] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
@@ -11,6 +22,11 @@ export const AgentNameSchema = z.enum(AGENT_NAMES);
 
 export const DEPTHS = ["surface", "informed", "deep", "expert"] as const;
 export type Depth = (typeof DEPTHS)[number];
+
+/** Answer shapes beyond a single day that a request may accept (its `accept` field). */
+export const WEEK_PACK = "week_pack";
+/** The days of a week pack. */
+export const PACK_DAYS = 7;
 
 export const AgentRequestSchema = z.object({
   user_id: z.uuid(),
@@ -31,6 +47,17 @@ export const AgentRequestSchema = z.object({
     last_completion_time_min: z.int().min(0).max(1440).nullable(),
     last_hint: z.string().max(1000).nullable(),
   }),
+  /**
+   * The answer shapes the orchestrator accepts besides a single day: `["week_pack"]` for a
+   * week-scoped agent, absent otherwise. Unknown values are allowed (and ignored by agents).
+   */
+  accept: z.array(z.string().min(1).max(64)).max(8).optional(),
+  /**
+   * The learner model (spec 6.2, 7; `memory/learner_model.ts`): recent completions, due
+   * reviews, mastery, days since the last completion and today's adaptation decision. Absent
+   * from an orchestrator of the original protocol.
+   */
+  learner: LearnerModelSchema.optional(),
 });
 export type AgentRequest = z.infer<typeof AgentRequestSchema>;
 
@@ -87,6 +114,42 @@ export interface AgentDataMap {
 /** A successful agent reply body: `{ok: true, data}`. */
 export function agentReplySchema<N extends AgentName>(name: N) {
   return z.object({ ok: z.literal(true), data: AGENT_DATA_SCHEMAS[name] });
+}
+
+/** Whether `request` says it accepts a week pack. */
+export function acceptsWeekPack(request: Pick<AgentRequest, "accept">): boolean {
+  return request.accept?.includes(WEEK_PACK) ?? false;
+}
+
+/** One day of a week pack: the day number and that day's payload. */
+export type PackDay<N extends AgentName> = AgentDataMap[N] & { day: number };
+/** A week pack's `data`: every day of the week, each once. */
+export interface WeekPack<N extends AgentName> {
+  days: PackDay<N>[];
+}
+
+const packDay = { day: z.int().min(1).max(PACK_DAYS) };
+
+function packSchemaOf<T extends z.ZodType<{ day: number }>>(entry: T) {
+  return z.object({
+    days: z.array(entry).length(PACK_DAYS)
+      .refine((days) => new Set(days.map((one) => one.day)).size === PACK_DAYS, {
+        message: `a week pack holds each day 1..${PACK_DAYS} exactly once`,
+      }),
+  });
+}
+
+/** Each agent's week-pack `data` schema, by name. */
+export const AGENT_PACK_SCHEMAS = {
+  clo: packSchemaOf(CloDataSchema.extend(packDay)),
+  alex: packSchemaOf(AlexDataSchema.extend(packDay)),
+  ta: packSchemaOf(TaDataSchema.extend(packDay)),
+  socratic: packSchemaOf(SocraticDataSchema.extend(packDay)),
+} as const;
+
+/** A week-pack reply body: `{ok: true, data: {days: [...]}}`. */
+export function agentPackReplySchema<N extends AgentName>(name: N) {
+  return z.object({ ok: z.literal(true), data: AGENT_PACK_SCHEMAS[name] });
 }
 
 /** An agent's error body: `{ok: false, error, code}`. */

@@ -2,6 +2,11 @@
  * The agent registry (spec 6.1): `wisely.agents` rows turned into the configuration the agent
  * client runs with. Rows are validated; a missing or invalid row falls back to the built-in
  * default for that agent, and rows naming agents this build does not know are ignored.
+ *
+ * `scope` says what an agent is asked for (scope.ts): `intent_week` agents (clo, ta, socratic)
+ * are asked for a week pack, `intent` ones (alex) answer for the whole intent. What an answer
+ * is cached for is decided by the answer itself, so a week-scoped agent that answers one day
+ * is cached for that day only.
  */
 import { z } from "zod";
 import { AGENT_NAMES, type AgentName, AgentNameSchema } from "./protocol.ts";
@@ -38,13 +43,16 @@ export const AgentRowSchema = z.object({
 });
 export type AgentRow = z.output<typeof AgentRowSchema>;
 
-/** The seed rows of the schema migration: what runs when the table is empty or a row is missing. */
+/**
+ * The seed rows as the migrations leave them (schema, then 20260101000800_wisely_week_packs):
+ * what runs when the table is empty or a row is missing.
+ */
 export const DEFAULT_AGENTS: readonly Readonly<AgentRow>[] = [
   {
     name: "clo",
     path: "/functions/v1/agent-clo",
     scope: "intent_week",
-    freshness_s: 86_400,
+    freshness_s: 604_800,
     timeout_ms: 15_000,
     required: true,
     enabled: true,
@@ -65,8 +73,8 @@ export const DEFAULT_AGENTS: readonly Readonly<AgentRow>[] = [
   {
     name: "ta",
     path: "/functions/v1/agent-ta",
-    scope: "intent_week_day",
-    freshness_s: 21_600,
+    scope: "intent_week",
+    freshness_s: 604_800,
     timeout_ms: 15_000,
     required: false,
     enabled: true,
@@ -76,8 +84,8 @@ export const DEFAULT_AGENTS: readonly Readonly<AgentRow>[] = [
   {
     name: "socratic",
     path: "/functions/v1/agent-socratic",
-    scope: "intent_week_day",
-    freshness_s: 21_600,
+    scope: "intent_week",
+    freshness_s: 604_800,
     timeout_ms: 15_000,
     required: false,
     enabled: true,

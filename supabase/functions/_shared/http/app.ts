@@ -8,7 +8,9 @@ import { authenticate, type AuthRequirement, type Principal, type TokenVerifier 
 import { isDatabaseUnavailable } from "../db.ts";
 import { ApiError, databaseUnavailable, methodNotAllowed, notFound } from "../errors.ts";
 import type { LogFields, Logger } from "../log.ts";
+import { DEFAULT_BODY_READ_TIMEOUT_MS, withBodyReadTimeout } from "./body.ts";
 import { preflight, withCors } from "./cors.ts";
+import { allowedMethods, routeForMethod, withoutBody } from "./methods.ts";
 import { errorResponse, json } from "./respond.ts";
 import { HttpRequestGate } from "./gate.ts";
 import { bufferBody, IdempotentReplay, readIdempotencyKey, requestHash } from "./idempotency.ts";
@@ -61,6 +63,11 @@ export interface AppOptions {
   routes: Route[];
   verifier: TokenVerifier;
   log: Logger;
+  /**
+   * A POST body must have arrived this long after the handler starts reading it, else 408
+   * `REQUEST_TIMEOUT`. @default DEFAULT_BODY_READ_TIMEOUT_MS (10 s)
+   */
+  bodyReadTimeoutMs?: number;
 }
 
 export interface App {
@@ -109,6 +116,7 @@ export function createApp(options: AppOptions): App {
     byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
   }
   const { log, verifier } = options;
+  const bodyReadTimeoutMs = options.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
 
   /**
    * The gate of a user request (rate-limit bucket, Idempotency-Key), and the request the
@@ -181,10 +189,12 @@ export function createApp(options: AppOptions): App {
       try {
         const candidates = byPath.get(path);
         if (!candidates) throw notFound(`No route named "${path.slice(0, 64)}".`);
-        const route = candidates.find((r) => r.method === req.method);
-        if (!route) throw methodNotAllowed(candidates.map((r) => r.method));
+        const route = routeForMethod(candidates, req.method);
+        if (!route) throw methodNotAllowed(allowedMethods(candidates));
+        // Only POST routes read a body; theirs is cut after the read timeout (408).
+        const timed = route.method === "POST" ? withBodyReadTimeout(req, bodyReadTimeoutMs) : req;
         response = await dispatch(
-          { req, url, trace, log, logFields, receivedAt: started },
+          { req: timed, url, trace, log, logFields, receivedAt: started },
           route,
           (gate) => gated.gate = gate,
         );
@@ -200,6 +210,7 @@ export function createApp(options: AppOptions): App {
       }
       // Stores the response under the request's Idempotency-Key, or releases the key.
       if (gated.gate) response = await gated.gate.finish(response, log, logFields);
+      if (req.method === "HEAD") response = await withoutBody(response);
       response.headers.set("X-Trace-Id", trace.traceId);
       logFields.status = response.status;
       logFields.execution_time_ms = Math.round(performance.now() - started);

@@ -5,15 +5,24 @@
  */
 import type { z } from "zod";
 import {
+  clientClosed,
   type ErrorDetail,
   invalidRequest,
   payloadTooLarge,
+  requestTimeout,
   unsupportedMediaType,
 } from "../errors.ts";
-import { readAtMost } from "../streams.ts";
+import { BodyReadTimeout, readAtMost, withReadTimeout } from "../streams.ts";
 
 /** Bodies over this many bytes are refused with 413 (spec 5.2). */
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * A request body must have arrived this long after the handler starts reading it, else 408
+ * (`withBodyReadTimeout`). 64 KiB take well under a second on any link a learner uses; 10 s
+ * leaves room for a bad mobile connection and still frees a stalled isolate long before the
+ * platform's wall clock would.
+ */
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
 /**
  * Arrays and objects nested deeper than this are refused with 400. No request of this API
  * nests more than a few levels; the limit keeps recursive validators and Postgres' jsonb
@@ -120,8 +129,29 @@ export function checkJsonStructure(text: string, maxDepth = MAX_JSON_DEPTH): Err
 }
 
 /**
+ * The same request, its body cut with `BodyReadTimeout` unless all of it arrives within
+ * `timeoutMs` of the first read (the readers below answer that with 408). A request without a
+ * body is returned as is.
+ */
+export function withBodyReadTimeout(
+  req: Request,
+  timeoutMs = DEFAULT_BODY_READ_TIMEOUT_MS,
+): Request {
+  if (req.body === null) return req;
+  return new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: withReadTimeout(req.body, timeoutMs),
+    signal: req.signal,
+    redirect: req.redirect,
+  });
+}
+
+/**
  * Reads the request body, refusing it (413) once it passes `maxBytes`, by its declared length
- * or while streaming, without buffering more.
+ * or while streaming, without buffering more. A body cut by its read timeout is a 408; one the
+ * client stopped sending (closed or reset the connection) is a 499 `CLIENT_CLOSED`, which only
+ * its log line ever shows.
  */
 export async function readLimited(
   req: Request,
@@ -129,7 +159,13 @@ export async function readLimited(
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw payloadTooLarge(maxBytes);
-  const bytes = await readAtMost(req.body, maxBytes);
+  let bytes: Uint8Array<ArrayBuffer> | null;
+  try {
+    bytes = await readAtMost(req.body, maxBytes);
+  } catch (error) {
+    if (error instanceof BodyReadTimeout) throw requestTimeout(error.timeoutMs, error);
+    throw clientClosed(error);
+  }
   if (bytes === null) throw payloadTooLarge(maxBytes);
   return bytes;
 }

@@ -27,6 +27,7 @@ import {
   type Sql,
   type UserClaims,
 } from "../db.ts";
+import { runInBackground } from "../background.ts";
 import type { LogFields, Logger } from "../log.ts";
 import {
   claimKey,
@@ -192,7 +193,8 @@ export class HttpRequestGate implements RequestGate {
       }
       await this.#finish(claimed, body === null ? null : { status, body }, log, fields);
     };
-    follow().catch(() => {});
+    // Outlives the response: under EdgeRuntime.waitUntil where it exists.
+    runInBackground(follow());
     return new Response(toClient, { status, headers: response.headers });
   }
 
@@ -217,7 +219,7 @@ export class HttpRequestGate implements RequestGate {
       });
     }
     // Not awaited: the response goes out now; the key reads as in flight until this lands.
-    (async () => {
+    runInBackground((async () => {
       for (const delay of FINISH_RETRY_MS) {
         await new Promise((resolve) => setTimeout(resolve, delay));
         try {
@@ -232,6 +234,6 @@ export class HttpRequestGate implements RequestGate {
         trace_id: fields.trace_id,
         user_id: fields.user_id,
       });
-    })();
+    })());
   }
 }

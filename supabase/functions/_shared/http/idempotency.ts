@@ -96,10 +96,14 @@ export async function requestHash(
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Statuses whose response is stored; the others release the key (see the top). */
+/**
+ * Statuses whose response is stored; the others release the key (see the top). A 202 (a
+ * provisional day.run, a tick still running) says the work is not finished: a retry with the
+ * same key must get the finished answer, not that one again. A 408 is the upload's fault.
+ */
 export function isStorable(status: number): boolean {
-  if (status >= 500 || status < 200) return false;
-  return ![400, 401, 403, 413, 415, 429].includes(status);
+  if (status >= 500 || status < 200 || status === 202) return false;
+  return ![400, 401, 403, 408, 413, 415, 429].includes(status);
 }
 
 export const keyReused = () =>

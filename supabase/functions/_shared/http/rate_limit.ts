@@ -1,7 +1,8 @@
 /**
  * Per-user rate limits (spec 9): one token bucket per (user, bucket) in `wisely.rate_limits`,
  * refilled continuously, taken atomically by one SQL function (`wisely.take_token`, migration
- * 20260101000400) under the user's row-level security.
+ * 20260101000400). Only the pool's own role may call it (migration 20260101000600): users have
+ * no write access to their buckets, so a database session cannot refill or corrupt them.
  *
  * - `day.run` draws on `day_run` (`rate.day_run`: 10 burst, 1 per 30 s); every other user
  *   route on `default` (`rate.default`: 60 burst, 1 per second). Both are read from

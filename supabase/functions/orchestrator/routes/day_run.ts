@@ -7,12 +7,14 @@
  * `error` event. A client that disconnects does not cancel the run: the session is stored.
  */
 import type { AgentSignal } from "../../_shared/agents/signal.ts";
+import { runInBackground } from "../../_shared/background.ts";
 import { ApiError } from "../../_shared/errors.ts";
 import type { RequestContext, Route, UserPrincipal } from "../../_shared/http/app.ts";
 import { readJson } from "../../_shared/http/body.ts";
 import { json } from "../../_shared/http/respond.ts";
 import { createEventStream, wantsEventStream } from "../../_shared/http/sse.ts";
 import { DayRunBody } from "../../_shared/schemas.ts";
+import type { ProvisionalRun } from "../provisional.ts";
 import { runDay, type RunDayDeps, type RunDayResult } from "../run_day.ts";
 
 function agentEvent(signal: AgentSignal) {
@@ -25,10 +27,14 @@ function agentEvent(signal: AgentSignal) {
   };
 }
 
-function logResult(ctx: RequestContext, result: RunDayResult) {
-  ctx.logFields.cache_hits = result.session.cache_hits;
-  ctx.logFields.cache_misses = result.session.cache_misses;
-  ctx.logFields.degraded_mode = result.session.degraded_mode;
+/** Logs the answer's counts and flags; returns the body (the session, or the provisional plan). */
+function logResult(ctx: RequestContext, result: RunDayResult | ProvisionalRun) {
+  const body = "provisional" in result ? result.provisional : result.session;
+  ctx.logFields.cache_hits = body.cache_hits;
+  ctx.logFields.cache_misses = body.cache_misses;
+  ctx.logFields.degraded_mode = body.degraded_mode;
+  if ("provisional" in result) ctx.logFields.provisional = true;
+  return body;
 }
 
 async function stream(
@@ -57,29 +63,30 @@ async function stream(
     firstEvent.promise.then(() => ({ kind: "streaming" as const })),
   ]);
   if (outcome.kind === "done") {
-    logResult(ctx, outcome.result);
-    events.send("plan", outcome.result.session);
+    events.send("plan", logResult(ctx, outcome.result));
     events.close();
     return events.response;
   }
 
-  run.then(
-    (result) => {
-      logResult(ctx, result);
-      events.send("plan", result.session);
-    },
-    (error: unknown) => {
-      const apiError = error instanceof ApiError ? error : null;
-      ctx.log.error("day.run.stream_failed", {
-        trace_id: ctx.trace.traceId,
-        error_name: error instanceof Error ? error.name : typeof error,
-      });
-      events.send("error", {
-        error: apiError?.message ?? "Something went wrong on our side.",
-        code: apiError?.code ?? "INTERNAL",
-      });
-    },
-  ).finally(() => events.close());
+  // The rest of the run outlives this response: under EdgeRuntime.waitUntil where it exists.
+  runInBackground(
+    run.then(
+      (result) => {
+        events.send("plan", logResult(ctx, result));
+      },
+      (error: unknown) => {
+        const apiError = error instanceof ApiError ? error : null;
+        ctx.log.error("day.run.stream_failed", {
+          trace_id: ctx.trace.traceId,
+          error_name: error instanceof Error ? error.name : typeof error,
+        });
+        events.send("error", {
+          error: apiError?.message ?? "Something went wrong on our side.",
+          code: apiError?.code ?? "INTERNAL",
+        });
+      },
+    ).finally(() => events.close()),
+  );
   return events.response;
 }
 
@@ -98,8 +105,12 @@ export function dayRunRoute(deps: RunDayDeps): Route {
         traceId: ctx.trace.traceId,
         receivedAt: ctx.receivedAt,
       });
-      logResult(ctx, result);
-      return json(result.session, result.created ? 201 : 200);
+      const answer = logResult(ctx, result);
+      if ("provisional" in result) {
+        // Another request still runs this day: a plan now, the stored one later (202).
+        return json(answer, 202, { "Retry-After": String(result.provisional.retry_after_s) });
+      }
+      return json(answer, result.created ? 201 : 200);
     },
   };
 }

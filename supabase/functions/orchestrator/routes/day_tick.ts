@@ -1,56 +1,42 @@
 /**
  * `POST day.tick` (service role, spec 8): pre-generates the next day's session for learners
  * whose plan is due, and reruns today's degraded sessions once their agents answer again, so a
- * learner's morning day.run is answered from the database at once. Bounded per call; each run
- * goes through the same single-flight day.run as the learner's own request.
+ * learner's morning day.run is answered from the database at once. Bounded per call (batch
+ * size, time budget; see tick_batch.ts). Which runs are due is `wisely.due_day_runs`
+ * (migration 20260101000900): never a day after one nobody opened or completed, so the tick
+ * stops for a learner who stopped; `retry` also recomposes an unopened plan a completion
+ * changed. Its runs do not open the sessions they make (`opens: false`).
+ *
+ * It answers within a few seconds whatever the batch does, because pg_net (Supabase Cron's
+ * caller) gives up after its timeout: when the batch ends within `tick.answer_within_ms`
+ * (default 3 s) the answer is 200 with every run; otherwise it is 202 with the runs ended so
+ * far and `pending` > 0, and the rest of the batch finishes under `EdgeRuntime.waitUntil`,
+ * logging `day.tick.finished` with the final counts.
  */
 import { z } from "zod";
+import { runInBackground } from "../../_shared/background.ts";
 import { asService } from "../../_shared/db.ts";
 import type { Route } from "../../_shared/http/app.ts";
 import { readJson } from "../../_shared/http/body.ts";
 import { json } from "../../_shared/http/respond.ts";
-import { newSpanId } from "../../_shared/http/trace.ts";
 import { loadSettings } from "../../_shared/settings.ts";
-import { runDay, type RunDayDeps } from "../run_day.ts";
+import type { RunDayDeps } from "../run_day.ts";
+import { type DueRun, startTickBatch } from "../tick_batch.ts";
 
 const DayTickBody = z.strictObject({
   /** Runs per call of each kind; default `tick.batch_size` from wisely.settings. */
   limit: z.int().min(1).max(1000).optional(),
 });
 
-/** Runs at once: the agents are shared by every learner, the tick must not crowd them. */
-const TICK_CONCURRENCY = 4;
-
-interface DueRun {
-  user_id: string;
-  intent_id: string;
-  week: number;
-  day: number;
-  kind: "next" | "retry";
-}
-
-interface TickOutcome {
-  user_id: string;
-  week: number;
-  day: number;
-  kind: DueRun["kind"];
-  session_id: string | null;
-  degraded_mode: boolean | null;
-  ok: boolean;
-}
-
-/** Runs `work` over `items` with at most `limit` in flight, keeping the input order. */
-async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>) {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+/** True when `promise` settles within `ms`; the timer is cleared either way. */
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function dayTickRoute(deps: RunDayDeps): Route {
@@ -60,55 +46,27 @@ export function dayTickRoute(deps: RunDayDeps): Route {
     auth: "service",
     async handle({ req, trace, log }) {
       const body = await readJson(req, DayTickBody);
-      const due = await asService(deps.sql, async (tx) => {
-        const limit = body.limit ?? (await loadSettings(tx)).tickBatchSize;
-        return await tx<DueRun[]>`
+      const { due, settings } = await asService(deps.sql, async (tx) => {
+        const settings = await loadSettings(tx);
+        const due = await tx<DueRun[]>`
           select user_id, intent_id, week, day, kind
-          from wisely.due_day_runs(now(), ${limit})
+          from wisely.due_day_runs(now(), ${body.limit ?? settings.tickBatchSize})
         `;
+        return { due, settings };
       });
-      const outcomes = await mapLimited(
-        due,
-        TICK_CONCURRENCY,
-        async (run): Promise<TickOutcome> => {
-          const base = { user_id: run.user_id, week: run.week, day: run.day, kind: run.kind };
-          try {
-            const result = await runDay(deps, {
-              userId: run.user_id,
-              claims: { sub: run.user_id, role: "authenticated", acting_role: "service_role" },
-              body: {
-                week: run.week,
-                day: run.day,
-                force_refresh: run.kind === "retry",
-                research: false,
-              },
-              traceId: trace.traceId,
-            });
-            return {
-              ...base,
-              session_id: result.session.session_id,
-              degraded_mode: result.session.degraded_mode,
-              ok: true,
-            };
-          } catch (error) {
-            // One learner's failure must not stop the others; the next tick tries again.
-            log.warn("day.tick.run_failed", {
-              user_id: run.user_id,
-              trace_id: trace.traceId,
-              span_id: newSpanId(),
-              error_name: error instanceof Error ? error.name : typeof error,
-            });
-            return { ...base, session_id: null, degraded_mode: null, ok: false };
-          }
-        },
-      );
-      return json({
-        due: due.length,
-        generated: outcomes.filter((o) => o.ok && o.kind === "next").length,
-        retried: outcomes.filter((o) => o.ok && o.kind === "retry").length,
-        failed: outcomes.filter((o) => !o.ok).length,
-        runs: outcomes,
+      const batch = startTickBatch(deps, due, {
+        traceId: trace.traceId,
+        log,
+        timeBudgetMs: settings.tickTimeBudgetMs,
       });
+      if (await settlesWithin(batch.done, settings.tickAnswerWithinMs)) {
+        return json(batch.summary());
+      }
+      runInBackground(batch.done.then(() => {
+        const { runs: _, ...counts } = batch.summary();
+        log.info("day.tick.finished", { trace_id: trace.traceId, ...counts });
+      }));
+      return json(batch.summary(), 202);
     },
   };
 }

@@ -36,7 +36,7 @@ export async function syncIntent(
       where id = ${active.id}
       returning *
     `;
-    await recordEvent(tx, userId, "intent_synced", {
+    await recordEvent(tx, "intent_synced", {
       intent_id: row.id,
       created: false,
       replaced_intent_id: null,
@@ -57,7 +57,7 @@ export async function syncIntent(
     returning *
   `;
   await retire;
-  await recordEvent(tx, userId, "intent_synced", {
+  await recordEvent(tx, "intent_synced", {
     intent_id: row.id,
     created: true,
     replaced_intent_id: active?.id ?? null,

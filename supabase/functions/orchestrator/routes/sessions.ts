@@ -12,14 +12,34 @@ import { readQuery } from "../../_shared/http/body.ts";
 import { toCsv } from "../../_shared/http/csv.ts";
 import { json } from "../../_shared/http/respond.ts";
 
-const SessionsQuery = z.strictObject({
+export const SessionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
 });
 
+const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
+
+/**
+ * True when `text` is a UTC instant as the cursor writes it and a real one: a forged cursor
+ * with month 13, February 30 or year 0 would otherwise reach Postgres, whose cast fails (a
+ * 500). `Date.parse` is no help: it accepts February 30 and 24:00.
+ */
+export function isCursorTime(text: string): boolean {
+  const match = CURSOR_TIME.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number);
+  if (year < 1) return false;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // not Date.UTC, which maps years 0–99 to 19xx
+  date.setUTCHours(hour, minute, second);
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day && date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
+}
+
 const CursorSchema = z.strictObject({
   /** created_at as Postgres prints it in UTC with microseconds. */
-  c: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
+  c: z.string().refine(isCursorTime),
   i: z.uuid(),
 });
 type Cursor = z.infer<typeof CursorSchema>;

@@ -1,7 +1,18 @@
-/** `GET status` (spec 5.6): one SQL call, computed under the user's RLS. */
+/**
+ * `GET status` (spec 5.6): one SQL call, computed under the user's RLS.
+ *
+ * Also answered for `POST` with no body or `{}`: supabase-js `functions.invoke` sends POST
+ * unless told otherwise. Any other POST body is refused as `readJson` refuses bodies (400, or
+ * 413/415 for size and media type). Two route entries, one per method, sharing one handler.
+ */
+import { z } from "zod";
 import { asUser, type Sql, type Tx } from "../../_shared/db.ts";
-import type { Route } from "../../_shared/http/app.ts";
+import type { Route, UserPrincipal } from "../../_shared/http/app.ts";
+import { readJson } from "../../_shared/http/body.ts";
 import { json } from "../../_shared/http/respond.ts";
+
+/** The only body `POST status` takes: none (read as `{}`), or `{}`. */
+const StatusBody = z.object({}).strict();
 
 /** The route's whole database step (exported for the benchmark's baseline). */
 export async function readStatus(tx: Tx): Promise<unknown> {
@@ -9,13 +20,27 @@ export async function readStatus(tx: Tx): Promise<unknown> {
   return row.status;
 }
 
-export function statusRoute(sql: Sql): Route {
-  return {
-    method: "GET",
-    path: "status",
-    auth: "user",
-    async handle({ principal }) {
-      return json(await asUser(sql, principal.claims, readStatus));
+/** `GET status` and `POST status`. */
+export function statusRoutes(sql: Sql): Route[] {
+  const respond = async (principal: UserPrincipal) =>
+    json(await asUser(sql, principal.claims, readStatus));
+  return [
+    {
+      method: "GET",
+      path: "status",
+      auth: "user",
+      handle: ({ principal }) => respond(principal),
     },
-  };
+    {
+      method: "POST",
+      path: "status",
+      auth: "user",
+      // A read: a replayed answer would be a stale status, so Idempotency-Key is ignored.
+      idempotent: false,
+      async handle({ req, principal }) {
+        await readJson(req, StatusBody);
+        return await respond(principal);
+      },
+    },
+  ];
 }

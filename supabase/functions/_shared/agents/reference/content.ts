@@ -3,23 +3,32 @@
  * is a pure function of the request (topic, depth, goal, week, day, research and history), so
  * the same request always gives the same data and the same ETag, and the planner gets content
  * that varies from day to day and reacts to how the last session went.
+ *
+ * Structure: `pitchFor` is the one curriculum decision (how a day is pitched for the learner
+ * the request describes); each week-scoped agent has a day generator `(req, day, pitch)`; a
+ * single-day answer is the generator for `req.day`, a week pack (`referencePack`) the generator
+ * for each of the seven days. So a pack's entry for a day equals the single-day answer for it.
  */
-import type {
-  AgentDataMap,
-  AgentName,
-  AgentRequest,
-  AlexData,
-  CloData,
-  Depth,
-  SocraticData,
-  TaData,
+import {
+  acceptsWeekPack,
+  type AgentDataMap,
+  type AgentName,
+  type AgentRequest,
+  type AlexData,
+  type CloData,
+  type Depth,
+  PACK_DAYS,
+  type SocraticData,
+  type TaData,
+  type WeekPack,
 } from "../protocol.ts";
+import { curriculumWeek, pitchFromLearner, stageSentence } from "./progression.ts";
 
 type Difficulty = CloData["difficulty"];
 type Resource = AlexData["resources"][number];
 type Exercise = TaData["exercises"][number];
 
-/** Each agent's generator, by name. */
+/** Each agent's single-day (alex: intent-wide) generator, by name. */
 export const REFERENCE_CONTENT: {
   readonly [N in AgentName]: (req: AgentRequest) => AgentDataMap[N];
 } = {
@@ -28,6 +37,65 @@ export const REFERENCE_CONTENT: {
   ta: taContent,
   socratic: socraticContent,
 };
+
+/** The agents whose reference answers a week pack when the request accepts one (spec 6.1). */
+export const PACK_AGENTS = ["clo", "ta", "socratic"] as const;
+export type PackAgent = (typeof PACK_AGENTS)[number];
+
+/** A day generator: that day's payload of the request's week, pitched as `pitch` says. */
+type DayGenerator<N extends AgentName> = (
+  req: AgentRequest,
+  day: number,
+  pitch: DayPitch,
+) => AgentDataMap[N];
+
+const DAY_GENERATORS: { readonly [N in PackAgent]: DayGenerator<N> } = {
+  clo: cloDay,
+  ta: taDay,
+  socratic: socraticDay,
+};
+
+function isPackAgent(name: AgentName): name is PackAgent {
+  return (PACK_AGENTS as readonly AgentName[]).includes(name);
+}
+
+/**
+ * The week pack of a week-scoped agent: days 1..7 of `req.week`, each `{day, ...payload}`
+ * from the day generator. Independent of `req.day`, so asking on any day of the week gives the
+ * same pack (and ETag) for the same learner.
+ */
+export function referencePack<N extends PackAgent>(name: N, req: AgentRequest): WeekPack<N> {
+  const generate: DayGenerator<N> = DAY_GENERATORS[name];
+  const days = [];
+  for (let day = 1; day <= PACK_DAYS; day++) {
+    days.push({ day, ...generate(req, day, pitchFor(req, day)) });
+  }
+  return { days };
+}
+
+/** Options of `referenceAnswer`. */
+export interface ReferenceAnswerOptions {
+  /**
+   * Answer the requested day alone even when the request accepts a pack, as an agent written
+   * to the original protocol does. @default false
+   */
+  singleDay?: boolean;
+}
+
+/**
+ * The `data` a reference agent answers: a week pack when the request accepts one and the agent
+ * answers packs (clo, ta, socratic), else the single payload for `req.day` (alex: the intent).
+ */
+export function referenceAnswer(
+  name: AgentName,
+  req: AgentRequest,
+  options: ReferenceAnswerOptions = {},
+): AgentDataMap[AgentName] | WeekPack<AgentName> {
+  if (!options.singleDay && acceptsWeekPack(req) && isPackAgent(name)) {
+    return referencePack(name, req);
+  }
+  return REFERENCE_CONTENT[name](req);
+}
 
 const DEPTH_LEVEL: Record<Depth, 0 | 1 | 2 | 3> = { surface: 0, informed: 1, deep: 2, expert: 3 };
 
@@ -79,7 +147,27 @@ function clamp(value: number, min: number, max: number): number {
 }
 
 /** How the last session went, from the history the orchestrator sends. */
-type LastSession = "none" | "struggled" | "steady" | "strong";
+export type LastSession = "none" | "struggled" | "steady" | "strong";
+
+/** How one day's content is pitched for the learner. */
+export interface DayPitch {
+  /** How the last session went: warm-ups, challenges and extra questions follow it. */
+  session: LastSession;
+  /** clo's difficulty for the day. */
+  difficulty: Difficulty;
+}
+
+/**
+ * The pitch of `day` (of `req.week`) for the learner the request describes: the one place where
+ * the learner shapes the reference content, for single days and packs alike. Today every day of
+ * a week is pitched from the history the request carries (the last completed session); a
+ * learner model in the request can plug in here to hold or advance the curriculum per day.
+ */
+export function pitchFor(req: AgentRequest, day: number): DayPitch {
+  // With a learner model, progression.ts holds or advances the curriculum on mastery.
+  return pitchFromLearner(req, day) ??
+    { session: lastSession(req), difficulty: cloDifficulty(req) };
+}
 
 function lastSession(req: AgentRequest): LastSession {
   const { last_confidence: confidence, last_completion_time_min: spent } = req.history;
@@ -220,26 +308,34 @@ function cloDifficulty(req: AgentRequest): Difficulty {
 
 /** Today's focus and objectives. Difficulty follows the last session's confidence and time. */
 export function cloContent(req: AgentRequest): CloData {
+  return cloDay(req, req.day, pitchFor(req, req.day));
+}
+
+/** `day`'s own focus and objectives, at the pitch's difficulty. */
+export function cloDay(req: AgentRequest, day: number, pitch: DayPitch): CloData {
   const topic = topicOf(req);
-  const phase = phaseOf(req.week);
-  const focus = DAY_FOCUS[req.day - 1];
-  const difficulty = cloDifficulty(req);
+  const phase = phaseOf(curriculumWeek(req));
+  const focus = DAY_FOCUS[day - 1];
+  const { difficulty } = pitch;
 
   const objectives = focus.objectives.map((objective) => objective(topic));
   objectives.push(...DEPTH_OBJECTIVES[req.intent.depth].map((objective) => objective(topic)));
-  if (difficulty === "intro" && req.history.last_confidence !== null) {
+  // With a learner model the orchestrator's plan does the day's review and stretch.
+  if (difficulty === "intro" && req.learner === undefined && req.history.last_confidence !== null) {
     objectives.unshift(`Revisit the parts of the last session that felt unclear before moving on`);
   } else if (difficulty === "stretch") {
     objectives.push(`Stretch: apply ${topic} to a problem you have not seen before`);
   }
 
-  const adaptation = difficulty === "intro"
+  const adaptation = req.learner !== undefined
+    ? stageSentence(req, phase.name)
+    : difficulty === "intro"
     ? "The pace is gentle today: secure the basics before adding anything new."
     : difficulty === "stretch"
     ? "You are ready for more: today includes a stretch goal."
     : "Today keeps a steady pace.";
   const description = [
-    `Week ${req.week}, day ${req.day} of your ${req.intent.depth} path in ${topic}.`,
+    `Week ${req.week}, day ${day} of your ${req.intent.depth} path in ${topic}.`,
     phase.summary,
     `Today's focus is ${focus.name}, working towards your goal: ${goalOf(req)}.`,
     adaptation,
@@ -490,12 +586,17 @@ const CHALLENGE: ExerciseTemplate = {
  * a hard session and a challenge after a strong one; about 40 % of the day's minutes in total.
  */
 export function taContent(req: AgentRequest): TaData {
+  return taDay(req, req.day, pitchFor(req, req.day));
+}
+
+/** `day`'s exercises: the week's rotation at that day, a warm-up or challenge by the pitch. */
+export function taDay(req: AgentRequest, day: number, pitch: DayPitch): TaData {
   const topic = topicOf(req);
   const goal = goalOf(req, 120);
-  const session = lastSession(req);
+  const { session } = pitch;
   const core = 1 + Math.floor(DEPTH_LEVEL[req.intent.depth] / 2) +
     (req.intent.time_per_day_min >= 60 ? 1 : 0);
-  const templates = rotate(EXERCISES, (req.week - 1) * 7 + (req.day - 1)).slice(0, core);
+  const templates = rotate(EXERCISES, (req.week - 1) * 7 + (day - 1)).slice(0, core);
   if (session === "struggled") templates.unshift(WARM_UP);
   if (session === "strong") templates.push(CHALLENGE);
 
@@ -530,11 +631,17 @@ const QUESTIONS: readonly ((topic: string, goal: string) => string)[] = [
 
 /** Reflection questions: three to five, rotating by day, shaped by how the last session went. */
 export function socraticContent(req: AgentRequest): SocraticData {
+  return socraticDay(req, req.day, pitchFor(req, req.day));
+}
+
+/** `day`'s questions: rotating by week and day, one more after a struggle or a strong day. */
+export function socraticDay(req: AgentRequest, day: number, pitch: DayPitch): SocraticData {
   const topic = topicOf(req);
   const goal = goalOf(req);
-  const session = lastSession(req);
+  const { session } = pitch;
   const count = 3 + (DEPTH_LEVEL[req.intent.depth] >= 2 ? 1 : 0);
-  const questions = rotate(QUESTIONS, hash(req.week, req.day) % QUESTIONS.length)
+  // Consecutive starting points: no two days of a week open with the same questions.
+  const questions = rotate(QUESTIONS, (hash(req.week) + day - 1) % QUESTIONS.length)
     .slice(0, count)
     .map((question) => question(topic, goal));
   if (session === "struggled") {

@@ -29,6 +29,11 @@ export const FaultSchema = z.strictObject({
    * schema, `"json"` gives a body that is not JSON at all.
    */
   malformed: z.union([z.boolean(), z.enum(["schema", "json"])]).optional(),
+  /**
+   * Answer the requested day alone even when the request accepts a week pack: the agent
+   * behaves as one written to the original protocol (spec 6.1).
+   */
+  single_day: z.boolean().optional(),
 });
 export type Fault = z.output<typeof FaultSchema>;
 

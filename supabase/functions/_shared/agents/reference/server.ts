@@ -1,11 +1,13 @@
 /**
  * A reference agent (spec 6.2, 6.4): one HTTP handler per agent name, answering the agent
  * protocol with deterministic content, a strong ETag of the content and `304` on a matching
- * `If-None-Match`. Only the service role may call it. In the local stack, with
+ * `If-None-Match`. clo, ta and socratic answer a week pack when the request accepts one
+ * (`accept: ["week_pack"]`), else the requested day; the ETag is that of the answer sent (the
+ * whole pack, or the day). Only the service principal may call it (service_auth.ts). In the local stack, with
  * `config.agentFaultInjection`, it also obeys injected faults (see `faults.ts`).
  *
- * Order of checks: the `_faults` control path (below), CORS preflight, method, service-role
- * bearer, fault (latency, hang, status), body, then the answer (malformed when the fault asks
+ * Order of checks: the `_faults` control path (below), CORS preflight, method, service
+ * credentials, fault (latency, hang, status), body, then the answer (malformed when the fault asks
  * for it).
  *
  * Each agent instance owns a scripted fault plan (`fault_plan.ts`) consulted after the
@@ -15,11 +17,13 @@
  * the steps; `DELETE` empties them. `PUT` and `DELETE` reset `calls` and answer the new state.
  * With fault injection off every request to `_faults` is a 404, whatever its method or token.
  */
+import { createTokenVerifier, type TokenVerifier } from "../../auth.ts";
 import type { Config } from "../../config.ts";
+import { createLogger } from "../../log.ts";
 import { preflight, withCors } from "../../http/cors.ts";
 import { sleep, untilAborted } from "../deadline.ts";
 import { type AgentName, AgentRequestSchema } from "../protocol.ts";
-import { REFERENCE_CONTENT } from "./content.ts";
+import { referenceAnswer } from "./content.ts";
 import { contentEtag, ifNoneMatchMatches } from "./etag.ts";
 import {
   createScriptedFaultPlan,
@@ -33,12 +37,7 @@ import {
   firstFault,
   headerFaultPlan,
 } from "./faults.ts";
-import {
-  hs256ServiceVerifier,
-  requireServiceRole,
-  ServiceAuthError,
-  type ServiceTokenVerifier,
-} from "./service_auth.ts";
+import { missingServiceCredentials, requireServiceRole, ServiceAuthError } from "./service_auth.ts";
 
 /** Statuses whose responses cannot have a body. */
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
@@ -48,8 +47,11 @@ export const MAX_AGENT_REQUEST_BYTES = 64 * 1024;
 
 export interface ReferenceAgentOptions {
   config: Config;
-  /** Checks the bearer token. Default: HS256 with `config.jwtSecret`. */
-  verifier?: ServiceTokenVerifier;
+  /**
+   * Checks the credentials (`apikey`, bearer). Default: the orchestrator's verifier for
+   * `config` (secret keys, legacy service_role JWTs).
+   */
+  verifier?: TokenVerifier;
   /**
    * Where injected faults come from; consulted only when `config.agentFaultInjection` is true.
    * Default: the `X-Wisely-Fault` header.
@@ -60,6 +62,12 @@ export interface ReferenceAgentOptions {
    * Default: a new, empty plan of this agent's own.
    */
   scripted?: ScriptedFaultPlan;
+  /**
+   * Ends injected waits (latency, hang) early when it aborts, whether or not the caller is still
+   * connected: the local stack aborts it on stop, so a hanging agent never holds the server's
+   * shutdown (a client's abort does not always reach `request.signal`). Default: none.
+   */
+  closing?: AbortSignal;
 }
 
 export interface ReferenceAgent {
@@ -85,19 +93,12 @@ export function createReferenceAgent(
   options: ReferenceAgentOptions,
 ): ReferenceAgent {
   const { config } = options;
-  const verifier = options.verifier ?? hs256ServiceVerifier(config.jwtSecret);
+  const log = createLogger({ functionName: `agent-${name}` });
+  const verifier = options.verifier ?? createTokenVerifier(config, log);
   const scripted = options.scripted ?? createScriptedFaultPlan();
   const faults = firstFault(options.faults ?? headerFaultPlan, scripted);
-  const generate = REFERENCE_CONTENT[name];
-  if (!options.verifier && !config.jwtSecret) {
-    console.warn(JSON.stringify({
-      level: "warn",
-      timestamp: new Date().toISOString(),
-      function: `agent-${name}`,
-      event: "agent.auth_disabled",
-      reason: "JWT_SECRET is not set: every request will be refused",
-    }));
-  }
+  const missing = options.verifier ? null : missingServiceCredentials(config);
+  if (missing) log.warn("agent.auth_disabled", { reason: missing });
 
   async function handle(request: Request): Promise<Response> {
     if (isControlPath(request)) {
@@ -136,13 +137,16 @@ export function createReferenceAgent(
       : { "Retry-After": String(fault.retry_after) };
 
     if (fault?.latency_ms || fault?.hang) {
+      const gone = options.closing
+        ? AbortSignal.any([request.signal, options.closing])
+        : request.signal;
       try {
-        if (fault.latency_ms) await sleep(fault.latency_ms, request.signal);
-        if (fault.hang) await untilAborted(request.signal);
+        if (fault.latency_ms) await sleep(fault.latency_ms, gone);
+        if (fault.hang) await untilAborted(gone);
       } catch {
-        // The client went away during the injected delay.
+        // The client went away (or the stack is stopping) during the injected delay.
       }
-      if (request.signal.aborted) {
+      if (gone.aborted) {
         return failure(499, "CLIENT_CLOSED_REQUEST", "The client closed the request.");
       }
     }
@@ -155,7 +159,7 @@ export function createReferenceAgent(
 
     const body = await readRequest(request);
     if (body instanceof Response) return body;
-    const data = generate(body);
+    const data = referenceAnswer(name, body, { singleDay: fault?.single_day ?? false });
 
     if (fault?.malformed) {
       return malformed(fault.malformed === "json" ? "json" : "schema", faultHeaders);

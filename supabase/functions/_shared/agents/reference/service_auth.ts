@@ -1,16 +1,13 @@
 /**
- * Who may call a reference agent: the service role only (spec 6.2: the orchestrator sends
- * `EDGE_SERVICE_JWT`). The default verifier checks HS256 tokens against `JWT_SECRET`; a
- * deployment with asymmetric keys passes another `ServiceTokenVerifier` (the orchestrator's
- * `TokenVerifier` from `_shared/auth.ts` has this shape).
+ * Who may call a reference agent: the service principal only (spec 6.2). The orchestrator sends
+ * `EDGE_SERVICE_KEY` as `apikey` and as the bearer: a secret key (compared in constant time with
+ * the configured secret keys) or a legacy service_role JWT (HS256 with `JWT_SECRET`, ES256/RS256
+ * with the project's JWKS, or the exact `SUPABASE_SERVICE_ROLE_KEY`). The checks are the
+ * orchestrator's own (`_shared/auth.ts`), so an agent accepts exactly what a service route does.
  */
-import { jwtVerify } from "jose";
-import { withVerifiedTokenCache } from "../../verified_tokens.ts";
-
-export interface ServiceTokenVerifier {
-  /** Verifies the bearer token and gives its role; rejects when the token is not valid. */
-  verify(token: string): Promise<{ role: unknown }>;
-}
+import { authenticate, type TokenVerifier } from "../../auth.ts";
+import type { Config } from "../../config.ts";
+import { ApiError } from "../../errors.ts";
 
 /** Why a request is not allowed in. */
 export class ServiceAuthError extends Error {
@@ -20,37 +17,30 @@ export class ServiceAuthError extends Error {
   }
 }
 
-/** HS256 with the shared secret; `null` (no `JWT_SECRET`) refuses every token. */
-export function hs256ServiceVerifier(secret: Uint8Array | null): ServiceTokenVerifier {
-  const verify = withVerifiedTokenCache(async (token: string) => {
-    if (!secret) throw new ServiceAuthError("This deployment has no JWT_SECRET to verify with.");
-    const { payload } = await jwtVerify(token, secret, {
-      algorithms: ["HS256"],
-      requiredClaims: ["exp"],
-    });
-    return { role: payload.role, exp: payload.exp };
-  }, (verified) => verified.exp);
-  return { verify };
+/**
+ * Why no caller can be let in with this configuration, or null when some credential can be:
+ * the reference agent logs it once at start.
+ */
+export function missingServiceCredentials(config: Config): string | null {
+  const canVerify = config.secretKeys.length > 0 || config.legacyServiceRoleKey !== null ||
+    config.jwtSecret !== null || config.jwks !== null || config.supabaseUrl !== null;
+  if (canVerify) return null;
+  return "no SUPABASE_SECRET_KEYS, SUPABASE_SERVICE_ROLE_KEY, JWT_SECRET, SUPABASE_JWKS or " +
+    "SUPABASE_URL: every request will be refused";
 }
 
-const MAX_TOKEN_LENGTH = 8192;
-
-/** Resolves when the request carries a valid service_role bearer; else throws `ServiceAuthError`. */
+/** Resolves when the request carries the service principal; else throws `ServiceAuthError`. */
 export async function requireServiceRole(
   request: Request,
-  verifier: ServiceTokenVerifier,
+  verifier: TokenVerifier,
 ): Promise<void> {
-  const header = request.headers.get("Authorization")?.trim() ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw new ServiceAuthError("A service_role bearer token is required.");
-  const token = match[1];
-  if (token.length > MAX_TOKEN_LENGTH) throw new ServiceAuthError("The bearer token is too large.");
-  let role: unknown;
   try {
-    ({ role } = await verifier.verify(token));
+    await authenticate(request, "service", verifier);
   } catch (cause) {
-    if (cause instanceof ServiceAuthError) throw cause;
-    throw new ServiceAuthError("The bearer token is not valid.", { cause });
+    if (!(cause instanceof ApiError)) throw cause;
+    const message = cause.status === 403
+      ? "Only the service principal may call agents."
+      : cause.message;
+    throw new ServiceAuthError(message, { cause });
   }
-  if (role !== "service_role") throw new ServiceAuthError("Only the service role may call agents.");
 }

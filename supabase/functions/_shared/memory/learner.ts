@@ -1,0 +1,262 @@
+/**
+ * The learner model of one day (spec 7), read from the database in one statement: the
+ * completions before the day, the FSRS memory of the objectives met so far, mastery, and the
+ * learner's calendar (`user_tz`). `loadLearner` is called by day.run (for the day it plans) and
+ * by day.done (for the next day, to word the hint), so both see the same model.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Tx } from "../db.ts";
+import { THRESHOLDS } from "../plan/adaptation.ts";
+import type { DayDecision, LearnerState, PreviousCompletion, ReviewItem } from "../plan/types.ts";
+import {
+  isDue,
+  type LearningMoment,
+  type MemoryState,
+  overdueDays,
+  retrievability,
+} from "./fsrs.ts";
+import type { LearnerModel } from "./learner_model.ts";
+import { ratingName } from "./rating.ts";
+
+/** Memory rows read per day, most faded first: every due objective is among them. */
+const MEMORY_ROWS = 60;
+/** Not-yet-due objectives kept for a refresher. */
+const FADING_MAX = 5;
+/** Due reviews sent to agents. */
+const DUE_SENT_MAX = 20;
+
+const date = z.iso.date();
+const MemoryRow = z.object({
+  key: z.string(),
+  objective: z.string(),
+  week: z.int(),
+  day: z.int(),
+  stability: z.number(),
+  difficulty: z.number(),
+  state: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]),
+  reps: z.int(),
+  lapses: z.int(),
+  scheduled_days: z.int(),
+  last_rating: z.int().min(1).max(4),
+  last_learning_day: z.int(),
+  last_on: date,
+});
+type MemoryRow = z.infer<typeof MemoryRow>;
+const Loaded = z.object({
+  today: date,
+  learning_day: z.int().min(1),
+  days_since: z.int().nullable(),
+  mastery: z.number().nullable(),
+  recent: z.array(z.object({
+    week: z.int(),
+    day: z.int(),
+    confidence: z.int(),
+    completion_time_min: z.int(),
+    planned_minutes: z.int(),
+    completed_on: date,
+  })),
+  memory: z.array(MemoryRow),
+  previous: z.array(MemoryRow.extend({ rating: z.int().min(1).max(4) })),
+  weeks: z.array(z.object({ week: z.int(), secure: z.int(), reviews: z.int() })),
+});
+type Loaded = z.infer<typeof Loaded>;
+
+/** What `loadLearner` returns. */
+export interface LoadedLearner {
+  state: LearnerState;
+  /** Where the learner stands for the day: its local date and learning-day count. */
+  at: LearningMoment;
+  recent: Loaded["recent"];
+  weeks: { week: number; mastery: number; reviews: number }[];
+}
+
+/**
+ * The learner model for (`week`, `day`) of `intentId`, as of the database's `now()` in the
+ * intent's zone. Runs as the user (RLS): another user's intent reads as a new learner.
+ */
+export async function loadLearner(
+  tx: Tx,
+  intentId: string,
+  week: number,
+  day: number,
+): Promise<LoadedLearner> {
+  const [row] = await tx`
+    with i as (
+      select id, user_tz, (now() at time zone user_tz)::date as today
+      from wisely.intents where id = ${intentId}
+    ),
+    done as (
+      select s.id, s.week, s.day, s.total_minutes, c.confidence, c.completion_time_min,
+        (c.completed_at at time zone i.user_tz)::date as completed_on
+      from i
+      join wisely.sessions s on s.intent_id = i.id
+      join wisely.completions c on c.session_id = s.id
+    ),
+    before as (select * from done where (week, day) < (${week}::int, ${day}::int)),
+    prev as (select id from before order by week desc, day desc limit 1),
+    pos as (select (select count(*)::int from before) + 1 as learning_day),
+    mem as (
+      select m.objective_key as key, m.objective, m.origin_week as week, m.origin_day as day,
+        m.stability, m.difficulty, m.state, m.reps, m.lapses, m.scheduled_days, m.last_rating,
+        m.last_learning_day, ((m.last_reviewed_at at time zone i.user_tz)::date)::text as last_on,
+        greatest(0, i.today - (m.last_reviewed_at at time zone i.user_tz)::date,
+          pos.learning_day - m.last_learning_day) as elapsed
+      from i, pos
+      join wisely.objective_memory m on true
+      where m.intent_id = i.id
+    )
+    select
+      i.today::text as today,
+      pos.learning_day,
+      (select (i.today - max(completed_on))::int from done) as days_since,
+      (select avg(case when m.last_rating >= 3 then 1.0 else 0.0 end)::float8
+        from wisely.objective_memory m
+        where m.intent_id = i.id and m.last_learning_day < pos.learning_day
+          and m.last_learning_day >= pos.learning_day - ${THRESHOLDS.masteryWindowDays}
+      ) as mastery,
+      coalesce((
+        select jsonb_agg(r order by r.week desc, r.day desc) from (
+          select week, day, confidence, completion_time_min, total_minutes as planned_minutes,
+            completed_on::text as completed_on
+          from before order by week desc, day desc limit 7
+        ) r
+      ), '[]'::jsonb) as recent,
+      coalesce((
+        select jsonb_agg(to_jsonb(m) - 'elapsed' order by m.elapsed::float8 / m.stability desc,
+          m.key)
+        from (select * from mem order by elapsed::float8 / stability desc, key
+          limit ${MEMORY_ROWS}) m
+      ), '[]'::jsonb) as memory,
+      coalesce((
+        select jsonb_agg((to_jsonb(m) - 'elapsed') || jsonb_build_object('rating', r.rating)
+          order by r.rating, m.key)
+        from prev
+        -- Its objectives (its review block's items come back by FSRS alone).
+        join wisely.objective_reviews r on r.session_id = prev.id and not r.in_review
+        join mem m on m.key = r.objective_key
+      ), '[]'::jsonb) as previous,
+      coalesce((
+        select jsonb_agg(w order by w.week desc) from (
+          select r.week, count(*) filter (where r.rating >= 3)::int as secure,
+            count(*)::int as reviews
+          from wisely.objective_reviews r
+          where r.intent_id = i.id and r.week < ${week}
+          group by r.week order by r.week desc limit 52
+        ) w
+      ), '[]'::jsonb) as weeks
+    from i, pos
+  `;
+  if (!row) return emptyLearner();
+  return fromLoaded(Loaded.parse(row));
+}
+
+/** A learner with nothing recorded (no intent visible). */
+function emptyLearner(): LoadedLearner {
+  const today = new Date().toISOString().slice(0, 10);
+  return {
+    state: {
+      previous: null,
+      due: [],
+      previous_objectives: [],
+      fading: [],
+      mastery: null,
+      days_since_last_completion: null,
+    },
+    at: { on: today, learning_day: 1 },
+    recent: [],
+    weeks: [],
+  };
+}
+
+/** The learner state built from what the statement returned. Pure; exported for tests. */
+export function fromLoaded(loaded: Loaded): LoadedLearner {
+  const at: LearningMoment = { on: loaded.today, learning_day: loaded.learning_day };
+  const items = loaded.memory.map((row) => ({ row, item: reviewItem(row, at) }));
+  const byFade = (a: ReviewItem, b: ReviewItem) =>
+    a.retrievability - b.retrievability || a.week - b.week || a.day - b.day ||
+    (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const due = items.filter(({ row }) => isDue(memoryOf(row), at)).map(({ item }) => item)
+    .sort(byFade);
+  const dueKeys = new Set(due.map((d) => d.key));
+  const fading = items.map(({ item }) => item).filter((item) => !dueKeys.has(item.key))
+    .sort(byFade).slice(0, FADING_MAX);
+  const previousObjectives = loaded.previous.map((row) => ({
+    ...reviewItem(row, at),
+    last_rating: ratingName(row.rating),
+  }));
+  const last = loaded.recent[0];
+  const previous: PreviousCompletion | null = last === undefined ? null : {
+    week: last.week,
+    day: last.day,
+    confidence: last.confidence,
+    completion_time_min: last.completion_time_min,
+    planned_minutes: last.planned_minutes,
+  };
+  return {
+    state: {
+      previous,
+      due,
+      previous_objectives: previousObjectives,
+      fading,
+      mastery: loaded.mastery,
+      days_since_last_completion: loaded.days_since === null
+        ? null
+        : Math.max(0, loaded.days_since),
+    },
+    at,
+    recent: loaded.recent,
+    weeks: loaded.weeks.filter((w) => w.reviews > 0).map((w) => ({
+      week: w.week,
+      mastery: w.secure / w.reviews,
+      reviews: w.reviews,
+    })),
+  };
+}
+
+/** The learner model sent to agents (protocol field `learner`). */
+export function learnerModel(loaded: LoadedLearner, decision: DayDecision): LearnerModel {
+  return {
+    adaptation: decision.adaptation,
+    reason: decision.reason.kind,
+    recent_completions: loaded.recent.slice(0, 7),
+    due_reviews: loaded.state.due.slice(0, DUE_SENT_MAX).map((d) => ({
+      objective: d.objective,
+      week: d.week,
+      day: d.day,
+      overdue_days: Math.max(0, d.overdue_days),
+    })),
+    mastery: loaded.state.mastery,
+    weeks: loaded.weeks.slice(0, 52),
+    days_since_last_completion: loaded.state.days_since_last_completion,
+    learning_day: loaded.at.learning_day,
+  };
+}
+
+function memoryOf(row: MemoryRow): MemoryState {
+  return {
+    stability: row.stability,
+    difficulty: row.difficulty,
+    state: row.state,
+    reps: row.reps,
+    lapses: row.lapses,
+    scheduled_days: row.scheduled_days,
+    last_rating: ratingName(row.last_rating),
+    last_on: row.last_on,
+    last_learning_day: row.last_learning_day,
+  };
+}
+
+function reviewItem(row: MemoryRow, at: LearningMoment): ReviewItem {
+  const memory = memoryOf(row);
+  return {
+    key: row.key,
+    objective: row.objective,
+    week: row.week,
+    day: row.day,
+    last_rating: memory.last_rating,
+    overdue_days: overdueDays(memory, at),
+    retrievability: retrievability(memory, at),
+  };
+}

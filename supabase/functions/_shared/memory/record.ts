@@ -1,0 +1,162 @@
+/**
+ * Recording a completed session's reviews (spec 7): one rating per objective the session
+ * covered, then each affected objective's FSRS state replayed from its whole review history and
+ * stored. Replaying (rather than updating the stored state) makes a corrected completion
+ * exact: the state is always what the history gives, whatever order it was written in.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { jsonb, type Tx } from "../db.ts";
+import type { RatingName } from "../plan/types.ts";
+import { type MemoryState, replay, type ReviewEvent } from "./fsrs.ts";
+import { RATING_VALUE, ratingName } from "./rating.ts";
+
+/** One objective a session covered, with the rating the completion gives it. */
+export interface RatedObjective {
+  key: string;
+  objective: string;
+  rating: RatingName;
+  /** An item of the session's review block (not one of its objectives). */
+  in_review: boolean;
+}
+
+export interface RecordReviewsInput {
+  sessionId: string;
+  userId: string;
+  intentId: string;
+  week: number;
+  day: number;
+  /** The session's learning day (completed sessions before it in programme order, plus one). */
+  learningDay: number;
+  /** When the session was completed (its first completion). */
+  reviewedAt: Date;
+  items: readonly RatedObjective[];
+}
+
+const HistoryRow = z.object({
+  key: z.string(),
+  rating: z.int().min(1).max(4),
+  learning_day: z.int(),
+  on: z.iso.date(),
+  week: z.int(),
+  day: z.int(),
+  reviewed_at: z.date(),
+});
+
+/**
+ * Replaces the session's reviews with `items` and brings the memory of every objective it
+ * touched (before or now) in line with its history: replayed and stored, or deleted when no
+ * review of it is left. Returns whether the session's ratings changed.
+ */
+export async function recordReviews(tx: Tx, input: RecordReviewsInput): Promise<boolean> {
+  const { sessionId, intentId } = input;
+  const rows = input.items.map((item) => ({
+    key: item.key,
+    rating: RATING_VALUE[item.rating],
+    in_review: item.in_review,
+  }));
+  // Pipelined, and run in this order: the old reviews out, the new ones in.
+  const [removed] = await Promise.all([
+    tx<{ key: string; rating: number }[]>`
+      delete from wisely.objective_reviews where session_id = ${sessionId}
+      returning objective_key as key, rating
+    `,
+    tx`
+      insert into wisely.objective_reviews
+        (session_id, objective_key, user_id, intent_id, week, day, learning_day, rating,
+          in_review, reviewed_at)
+      select ${sessionId}, x.key, ${input.userId}, ${intentId}, ${input.week}, ${input.day},
+        ${input.learningDay}, x.rating, x.in_review, ${input.reviewedAt}
+      from jsonb_to_recordset(${jsonb(tx, rows)}) as x (key text, rating smallint,
+        in_review boolean)
+    `,
+  ]);
+  const keys = [...new Set([...removed.map((r) => r.key), ...rows.map((r) => r.key)])];
+  if (keys.length > 0) await storeReplayed(tx, input, keys);
+  return !sameRatings(removed, rows);
+}
+
+async function storeReplayed(tx: Tx, input: RecordReviewsInput, keys: string[]) {
+  const history = z.array(HistoryRow).parse(
+    await tx`
+      select r.objective_key as key, r.rating, r.learning_day, r.week, r.day, r.reviewed_at,
+        ((r.reviewed_at at time zone i.user_tz)::date)::text as on
+      from wisely.objective_reviews r
+      join wisely.intents i on i.id = r.intent_id
+      where r.intent_id = ${input.intentId} and r.objective_key = any(${keys})
+    `,
+  );
+  const texts = new Map(input.items.map((item) => [item.key, item.objective]));
+  const states = keys.flatMap((key) => {
+    const reviews = history.filter((h) => h.key === key)
+      .sort((a, b) => a.learning_day - b.learning_day || +a.reviewed_at - +b.reviewed_at);
+    const events: ReviewEvent[] = reviews.map((h) => ({
+      rating: ratingName(h.rating),
+      on: h.on,
+      learning_day: h.learning_day,
+    }));
+    const memory = replay(events);
+    if (memory === null) return [];
+    const first = reviews[0];
+    const last = reviews[reviews.length - 1];
+    return [memoryRow(key, texts.get(key) ?? key, first, last.reviewed_at, memory)];
+  });
+  const kept = states.map((s) => s.key);
+  await Promise.all([
+    tx`
+      delete from wisely.objective_memory
+      where intent_id = ${input.intentId} and objective_key = any(${keys})
+        and not (objective_key = any(${kept}))
+    `,
+    tx`
+      insert into wisely.objective_memory as m (intent_id, objective_key, user_id, objective,
+        origin_week, origin_day, stability, difficulty, state, reps, lapses, scheduled_days,
+        last_rating, last_learning_day, last_reviewed_at, updated_at)
+      select ${input.intentId}, x.key, ${input.userId}, x.objective, x.week, x.day, x.stability,
+        x.difficulty, x.state, x.reps, x.lapses, x.scheduled_days, x.last_rating,
+        x.last_learning_day, x.last_reviewed_at, now()
+      from jsonb_to_recordset(${jsonb(tx, states)}) as x (key text, objective text, week integer,
+        day integer, stability double precision, difficulty double precision, state smallint,
+        reps integer, lapses integer, scheduled_days integer, last_rating smallint,
+        last_learning_day integer, last_reviewed_at timestamptz)
+      on conflict (intent_id, objective_key) do update set
+        origin_week = excluded.origin_week, origin_day = excluded.origin_day,
+        stability = excluded.stability, difficulty = excluded.difficulty, state = excluded.state,
+        reps = excluded.reps, lapses = excluded.lapses, scheduled_days = excluded.scheduled_days,
+        last_rating = excluded.last_rating, last_learning_day = excluded.last_learning_day,
+        last_reviewed_at = excluded.last_reviewed_at, updated_at = now()
+    `,
+  ]);
+}
+
+/** The stored row: FSRS state, first meeting (origin) and last review. */
+function memoryRow(
+  key: string,
+  objective: string,
+  first: { week: number; day: number },
+  lastReviewedAt: Date,
+  memory: MemoryState,
+) {
+  return {
+    key,
+    objective,
+    week: first.week,
+    day: first.day,
+    stability: memory.stability,
+    difficulty: memory.difficulty,
+    state: memory.state,
+    reps: memory.reps,
+    lapses: memory.lapses,
+    scheduled_days: memory.scheduled_days,
+    last_rating: RATING_VALUE[memory.last_rating],
+    last_learning_day: memory.last_learning_day,
+    last_reviewed_at: lastReviewedAt.toISOString(),
+  };
+}
+
+function sameRatings(a: { key: string; rating: number }[], b: { key: string; rating: number }[]) {
+  if (a.length !== b.length) return false;
+  const byKey = new Map(a.map((r) => [r.key, r.rating]));
+  return b.every((r) => byKey.get(r.key) === r.rating);
+}
