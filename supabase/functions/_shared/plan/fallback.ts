@@ -16,6 +16,7 @@ import type {
   TaData,
 } from "../agents/protocol.ts";
 import type { PlanIntent } from "./types.ts";
+import { oneLine } from "./text.ts";
 
 /** What a template is derived from. */
 export interface FallbackContext {
@@ -109,18 +110,5 @@ export function fallbackFor<N extends AgentName>(
   return FALLBACKS[agent](context);
 }
 
-/**
- * Shortens `text` to at most `max` UTF-16 code units (the unit zod's `.max()` counts), ending
- * in "…" when cut and never splitting a surrogate pair, so templates stay within the protocol's
- * length limits whatever the intent holds. Whitespace runs collapse to one space.
- */
-function clip(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  if (flat.length <= max) return flat;
-  let out = "";
-  for (const char of flat) {
-    if (out.length + char.length > max - 1) break;
-    out += char;
-  }
-  return `${out}…`;
-}
+/** Templates stay within the protocol's length limits whatever the intent holds. */
+const clip = oneLine;

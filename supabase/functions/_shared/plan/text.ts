@@ -22,6 +22,11 @@ export function shorten(text: string, max: number): string {
   return `${out.trimEnd()}…`;
 }
 
+/** `text` on one line (whitespace runs collapsed, ends trimmed), then `shorten`ed to `max`. */
+export function oneLine(text: string, max: number): string {
+  return shorten(text.replace(/\s+/g, " ").trim(), max);
+}
+
 /**
  * Agent text made inert inside Markdown: one line, and the characters that would start
  * emphasis, code, links, HTML, tables, headings or list items backslash-escaped (CommonMark

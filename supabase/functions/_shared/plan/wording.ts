@@ -13,6 +13,7 @@ import { assessCompletion } from "./adaptation.ts";
 import { dayLabel } from "./days.ts";
 import type { DayOutline } from "./outline.ts";
 import type { DecisionReason, ReviewItem } from "./types.ts";
+import { oneLine } from "./text.ts";
 
 /** Longest objective text quoted in a sentence. */
 const QUOTE_MAX = 70;
@@ -121,14 +122,4 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
-/** One line, at most `max` code units, cut on a code point boundary with "…". */
-function quote(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  if (flat.length <= max) return flat;
-  let out = "";
-  for (const char of flat) {
-    if (out.length + char.length > max - 1) break;
-    out += char;
-  }
-  return `${out.trimEnd()}…`;
-}
+const quote = oneLine;

@@ -23,6 +23,7 @@ import {
   type WeekPack,
 } from "../protocol.ts";
 import { curriculumWeek, pitchFromLearner, stageSentence } from "./progression.ts";
+import { oneLine } from "../../plan/text.ts";
 
 type Difficulty = CloData["difficulty"];
 type Resource = AlexData["resources"][number];
@@ -123,15 +124,7 @@ function rotate<T>(list: readonly T[], seed: number): T[] {
  * count) on a code point boundary, with an ellipsis when cut. Blank text gives `fallback`.
  */
 function shorten(text: string, max: number, fallback = "your topic"): string {
-  const clean = text.trim().replace(/\s+/g, " ");
-  if (clean === "") return fallback;
-  if (clean.length <= max) return clean;
-  let cut = "";
-  for (const char of clean) {
-    if (cut.length + char.length > max - 1) break;
-    cut += char;
-  }
-  return `${cut.trimEnd()}…`;
+  return text.trim() === "" ? fallback : oneLine(text, max);
 }
 
 function topicOf(req: AgentRequest): string {
