@@ -62,6 +62,8 @@ export interface RequestRecord {
   status: number;
   code: string | null;
   retryAfter: string | null;
+  /** Which learner asked (an index into the drill's users); absent for health. */
+  learner?: number;
 }
 
 export interface ErrorSignature {
@@ -103,6 +105,7 @@ export async function runOutageDrill(options: DrillOptions): Promise<DrillResult
 
   const call = async (
     user: BenchUser,
+    learnerIndex: number,
     method: "GET" | "POST",
     route: string,
     body?: unknown,
@@ -118,38 +121,39 @@ export async function runOutageDrill(options: DrillOptions): Promise<DrillResult
       status: result.status,
       code: result.code,
       retryAfter: result.retryAfter,
+      learner: learnerIndex,
     });
     return result;
   };
   const ok = (r: CallResult) => r.status >= 200 && r.status < 300;
   const running = () => now() < Math.min(phaseEnd, endAt + 60_000);
 
-  async function learner(user: BenchUser) {
+  async function learner(user: BenchUser, index: number) {
     let synced = false;
     let n = 1;
     let session: string | null = null;
     while (running()) {
       let result: CallResult;
       if (!synced) {
-        result = await call(user, "POST", "intent.sync", INTENT_BODY);
+        result = await call(user, index, "POST", "intent.sync", INTENT_BODY);
         if (ok(result)) {
           synced = true;
           ack.intents.push(result.body.intent_id);
         }
       } else if (session === null) {
         // A failed day.run is retried for the same day, as a client would.
-        result = await call(user, "POST", "day.run", weekDay(n));
+        result = await call(user, index, "POST", "day.run", weekDay(n));
         if (ok(result)) {
           session = result.body.session_id;
           ack.runs.push({ sessionId: result.body.session_id, revision: result.body.revision });
         }
       } else {
-        result = await call(user, "POST", "day.done", dayDoneBody(session, n));
+        result = await call(user, index, "POST", "day.done", dayDoneBody(session, n));
         if (ok(result)) {
           ack.completions.push(session);
           session = null;
           n++;
-          result = await call(user, "GET", "status");
+          result = await call(user, index, "GET", "status");
         }
       }
       if (!ok(result)) await sleep(options.pauseAfterErrorMs);
@@ -208,7 +212,7 @@ export async function runOutageDrill(options: DrillOptions): Promise<DrillResult
     }
   }
 
-  const learners = Promise.all(options.users.map(learner));
+  const learners = Promise.all(options.users.map((user, index) => learner(user, index)));
   const background = Promise.all([healthLoop(), probeLoop()]);
 
   await sleep(options.beforeMs);
@@ -299,7 +303,7 @@ export async function runOutageDrill(options: DrillOptions): Promise<DrillResult
     `first 2xx ${firstOk ? fmt(firstOk.ended - startEnded) : "never"} and last failure ` +
       `${fmt(lastBad - startEnded)} after Postgres was back; requests started from ` +
       `${fmt(recoverWithin)} on: ${tail.length - tailBad.length} of ${tail.length} 2xx` +
-      (tailBad.length ? ` (${describe(tailBad)})` : ""),
+      (tailBad.length ? ` (${describe(tailBad)}; ${failureDetails(tailBad, startEnded)})` : ""),
   );
   const [claims] = await options.admin<{ n: number }[]>`
     select count(*)::int as n from wisely.run_claims
@@ -366,4 +370,12 @@ export function describe(records: RequestRecord[]): string {
   return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}×${n}`).join(
     ", ",
   );
+}
+
+/** When each failed request started (after `since`), how long it took and which learner sent it. */
+function failureDetails(failed: RequestRecord[], since: number): string {
+  return failed.map((r) =>
+    `learner ${r.learner ?? "-"} at +${((r.started - since) / 1000).toFixed(1)} s ` +
+    `for ${((r.ended - r.started) / 1000).toFixed(1)} s`
+  ).join(", ");
 }

@@ -47,6 +47,8 @@ Deno.test({
         ...(stack.exitStatus() ? ["stack stderr:", ...stack.stderrTail().slice(-15)] : []),
         "timeline:",
         ...result.timeline,
+        "the stack's last database errors (route, error name, code):",
+        ...(failed.length ? await lastDatabaseErrors(logFile) : []),
       ].join("\n");
       assert.equal(failed.length, 0, report);
     } finally {
@@ -55,3 +57,12 @@ Deno.test({
     }
   },
 });
+
+/** The stack's last `db.unavailable` log lines, so a failed recovery says which error it was. */
+async function lastDatabaseErrors(logFile: string): Promise<string[]> {
+  const lines = (await Deno.readTextFile(logFile)).split("\n");
+  return lines.filter((line) => line.includes('"db.unavailable"')).slice(-8).map((line) => {
+    const fields: Record<string, unknown> = JSON.parse(line);
+    return `  ${fields.timestamp} ${fields.route} ${fields.error_name} ${fields.error_code}`;
+  });
+}

@@ -15,9 +15,10 @@ import { errorResponse, json } from "./respond.ts";
 import { HttpRequestGate } from "./gate.ts";
 import { bufferBody, IdempotentReplay, readIdempotencyKey, requestHash } from "./idempotency.ts";
 import { bucketForRoute, type RateBucket } from "./rate_limit.ts";
+import { RouteTable } from "./route_table.ts";
 import { type TraceContext, traceFrom } from "./trace.ts";
 
-export type Method = "GET" | "POST";
+export type Method = "GET" | "POST" | "DELETE";
 
 export interface RequestContext {
   req: Request;
@@ -28,6 +29,8 @@ export interface RequestContext {
   logFields: LogFields;
   /** `performance.now()` when the request reached the pipeline: deadlines count from here. */
   receivedAt: number;
+  /** The values of the route path's `:name` segments (route_table.ts); `{}` for most routes. */
+  params: Readonly<Record<string, string>>;
 }
 
 export type UserPrincipal = Extract<Principal, { kind: "user" }>;
@@ -35,7 +38,10 @@ export type ServicePrincipal = Extract<Principal, { kind: "service" }>;
 
 interface RouteBase {
   method: Method;
-  /** The route name after the function's name, e.g. `intent.sync`. */
+  /**
+   * The route name after the function's name, e.g. `intent.sync`; `:name` segments are
+   * parameters (`webhooks/:id`, see route_table.ts).
+   */
   path: string;
 }
 
@@ -84,7 +90,7 @@ export function routePath(pathname: string, functionName: string): string {
 function toApiError(error: unknown, log: Logger, fields: LogFields): ApiError {
   if (error instanceof ApiError) return error;
   if (isDatabaseUnavailable(error)) {
-    log.warn("db.unavailable", { ...fields, error_name: errorName(error) });
+    log.warn("db.unavailable", { ...fields, error_name: errorName(error), ...errorCode(error) });
     return databaseUnavailable(error);
   }
   log.error("request.failed", { ...fields, error_name: errorName(error), ...errorCode(error) });
@@ -111,10 +117,7 @@ function errorCode(error: unknown): LogFields {
 }
 
 export function createApp(options: AppOptions): App {
-  const byPath = new Map<string, Route[]>();
-  for (const route of options.routes) {
-    byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
-  }
+  const table = new RouteTable(options.routes);
   const { log, verifier } = options;
   const bodyReadTimeoutMs = options.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
 
@@ -177,9 +180,11 @@ export function createApp(options: AppOptions): App {
       const url = new URL(req.url);
       const path = routePath(url.pathname, options.functionName);
       const trace = traceFrom(req.headers);
-      // Only known route names are logged: an unknown path is text the client chose.
+      const matched = table.match(path);
+      // Only route names are logged (a parameter route's pattern): a path is text the client
+      // chose.
       const logFields: LogFields = {
-        route: byPath.has(path) ? path : "(unknown)",
+        route: matched?.pattern ?? "(unknown)",
         trace_id: trace.traceId,
       };
       if (req.method === "OPTIONS") return preflight();
@@ -187,14 +192,13 @@ export function createApp(options: AppOptions): App {
       let response: Response;
       const gated: { gate: HttpRequestGate | null } = { gate: null };
       try {
-        const candidates = byPath.get(path);
-        if (!candidates) throw notFound(`No route named "${path.slice(0, 64)}".`);
-        const route = routeForMethod(candidates, req.method);
-        if (!route) throw methodNotAllowed(allowedMethods(candidates));
+        if (!matched) throw notFound(`No route named "${path.slice(0, 64)}".`);
+        const route = routeForMethod(matched.routes, req.method);
+        if (!route) throw methodNotAllowed(allowedMethods(matched.routes));
         // Only POST routes read a body; theirs is cut after the read timeout (408).
         const timed = route.method === "POST" ? withBodyReadTimeout(req, bodyReadTimeoutMs) : req;
         response = await dispatch(
-          { req: timed, url, trace, log, logFields, receivedAt: started },
+          { req: timed, url, trace, log, logFields, receivedAt: started, params: matched.params },
           route,
           (gate) => gated.gate = gate,
         );

@@ -28,7 +28,7 @@ function allowedHeaders(): string {
 export const CORS_HEADERS: Readonly<Record<string, string>> = {
   "Access-Control-Allow-Origin": "*",
   "Access-Control-Allow-Headers": allowedHeaders(),
-  "Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
+  "Access-Control-Allow-Methods": "GET, HEAD, POST, DELETE, OPTIONS",
   "Access-Control-Expose-Headers":
     "retry-after, x-trace-id, x-next-cursor, idempotent-replayed, etag",
   "Access-Control-Max-Age": "86400",
