@@ -437,6 +437,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       error(Errors.connection('CONNECTION_DESTROYED', options))
 
     clearImmediate(nextWriteTimer)
+    nextWriteTimer = null // Wisely patch: as in closed()
     if (socket) {
       socket.removeListener('data', data)
       socket.removeListener('connect', connected)
@@ -449,7 +450,12 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     incoming = Buffer.alloc(0)
     remaining = 0
     incomings = null
+    // Wisely patch: forget the unsent bytes of the closed socket along with their timer. Only
+    // cancelling the timer left `nextWriteTimer` set and `chunk` full, so the next connection's
+    // StartupMessage was appended to the old bytes and never scheduled: every reconnect of this
+    // connection then ended in CONNECT_TIMEOUT, long after the database was back.
     clearImmediate(nextWriteTimer)
+    chunk = nextWriteTimer = null
     socket.removeListener('data', data)
     socket.removeListener('connect', connected)
     idleTimer.cancel()
