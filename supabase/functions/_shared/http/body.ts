@@ -13,6 +13,7 @@ import {
   unsupportedMediaType,
 } from "../errors.ts";
 import { BodyReadTimeout, readAtMost, withReadTimeout } from "../streams.ts";
+import { isJsonEssence, mediaTypeEssence } from "./media_type.ts";
 
 /** Bodies over this many bytes are refused with 413 (spec 5.2). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -44,11 +45,8 @@ export function zodDetails(error: z.ZodError): ErrorDetail[] {
  */
 function isJsonMediaType(contentType: string | null): boolean {
   if (!contentType) return false;
-  const [type, ...parameters] = contentType.split(";");
-  const essence = type.trim().toLowerCase();
-  if (essence !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(essence)) {
-    return false;
-  }
+  const [, ...parameters] = contentType.split(";");
+  if (!isJsonEssence(mediaTypeEssence(contentType))) return false;
   for (const parameter of parameters) {
     const at = parameter.indexOf("=");
     if (at === -1 || parameter.slice(0, at).trim().toLowerCase() !== "charset") continue;

@@ -21,6 +21,8 @@
 import type { Sql } from "../db.ts";
 import { ApiError, invalidRequest } from "../errors.ts";
 import { canonicalJson } from "../agents/canonical_json.ts";
+import { sha256Hex } from "../hex.ts";
+import { isJsonEssence, mediaTypeEssence } from "./media_type.ts";
 import { MAX_BODY_BYTES, readLimited } from "./body.ts";
 import type { RateBucket } from "./rate_limit.ts";
 import { accountMissing, BUCKET_DEFAULTS } from "./rate_limit.ts";
@@ -92,8 +94,7 @@ export async function requestHash(
   const input = new Uint8Array(head.byteLength + body.byteLength);
   input.set(head);
   input.set(body, head.byteLength);
-  const digest = await crypto.subtle.digest("SHA-256", input);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(input);
 }
 
 /**
@@ -218,8 +219,7 @@ export function isEventStream(response: Response): boolean {
 }
 
 export function isJsonResponse(response: Response): boolean {
-  const type = (response.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  return type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+  return isJsonEssence(mediaTypeEssence(response.headers.get("content-type")));
 }
 
 export interface SseEvent {

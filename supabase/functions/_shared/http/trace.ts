@@ -1,4 +1,5 @@
 /** W3C Trace Context: continue the caller's trace or start one. */
+import { toHex } from "../hex.ts";
 
 export interface TraceContext {
   /** 32 lowercase hex digits. */
@@ -10,8 +11,7 @@ export interface TraceContext {
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
 function randomHex(bytes: number): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
-  return Array.from(buffer, (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 export function newSpanId(): string {

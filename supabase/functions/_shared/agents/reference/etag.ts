@@ -1,5 +1,6 @@
 /** Strong ETags from content, and `If-None-Match` matching (RFC 9110 §8.8.3, §13.1.2). */
-import { canonicalJson, sha256Hex } from "../canonical_json.ts";
+import { canonicalJson } from "../canonical_json.ts";
+import { sha256Hex } from "../../hex.ts";
 
 /** `"<first 32 hex digits of SHA-256 of the canonical JSON of data>"`: a quoted strong ETag. */
 export async function contentEtag(data: unknown): Promise<string> {
