@@ -23,6 +23,7 @@ import { type LocalRealtime, startLocalRealtime } from "./realtime/mod.ts";
 import { migrate } from "./migrate.ts";
 import { CONSOLE_PATH, createConsoleSite } from "./static.ts";
 import { type PgliteServer, startPglite } from "./pglite.ts";
+import { startWebhookWorker, type WebhookWorker } from "./webhook_worker.ts";
 
 export { DEMO_USER_EMAIL, DEMO_USER_ID } from "./jwt.ts";
 
@@ -194,12 +195,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let pglite: PgliteServer | null = null;
   let sql: postgres.Sql | null = null;
   let realtime: LocalRealtime | null = null;
+  let webhooks: WebhookWorker | null = null;
   // Requests in flight finish before the pool they use is ended.
   // Aborted first on stop: injected agent hangs end, so the server's shutdown can finish.
   const closing = new AbortController();
   const stopAll = () =>
     runAll([
       () => Promise.resolve(closing.abort()),
+      async () => await webhooks?.stop(),
       async () => await realtime?.stop(),
       () => server.shutdown(),
       async () => await sql?.end({ timeout: 5 }),
@@ -237,6 +240,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind,
       verifier: createTokenVerifier(config),
       keys,
+    });
+    // Webhook delivery, which a hosted project drives from Cron (POST webhooks.deliver).
+    webhooks = await startWebhookWorker({
+      sql,
+      kind,
+      local: config.local,
+      closing: closing.signal,
     });
     gateway = createGateway(buildFunctions(config, sql, closing.signal), {
       mounts: {

@@ -13,6 +13,9 @@ export const LEARNER_EVENT_TYPES = /** @type {const} */ ([
   "intent_synced",
   "instructor_plan_created",
   "day_completed",
+  "intent_paused",
+  "intent_resumed",
+  "intent_cancelled",
 ]);
 
 /** @param {unknown} value @returns {value is LearnerEventType} */

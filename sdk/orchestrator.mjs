@@ -10,7 +10,7 @@
  * @import {
  *   DayDoneRequest, DayDoneResponse, DayRunProgress, DayRunResult, HealthResponse,
  *   IntentSyncRequest, IntentSyncResponse, SessionsQuery, SessionsResponse, SessionSummary,
- *   StatusResponse, DayRunAgentEvent,
+ *   StatusResponse, DayRunAgentEvent, CalendarLinkResponse, CalendarRevokeResponse, IntentPauseRequest, IntentControlResponse,
  * } from "./types.ts"
  */
 /**
@@ -23,7 +23,7 @@ import { OrchestratorError, statusOfCode, toOrchestratorError } from "./errors.m
 import { subscribeToLearnerEvents } from "./events.mjs";
 import { readServerSentEvents } from "./sse.mjs";
 
-/** @typedef {"GET" | "POST"} Method */
+/** @typedef {"GET" | "POST" | "DELETE"} Method */
 
 /**
  * @param {unknown} data
@@ -249,6 +249,61 @@ export class LearningOrchestrator {
   }
 
   /**
+   * Pauses the active intent from today through `until` (a local date in its `user_tz`, at
+   * most 60 days ahead; default: until resumed, at most 60 days). While paused, no plan is
+   * pre-generated and the streak is frozen. Pausing again moves the last paused day.
+   * @param {IntentPauseRequest} [pause]
+   * @param {CallOptions} [options]
+   * @returns {Promise<IntentControlResponse>}
+   */
+  async pauseIntent(pause = {}, options = {}) {
+    const { data } = await this.#invoke("intent.pause", {
+      method: "POST",
+      body: pause,
+      ...options,
+    });
+    return /** @type {IntentControlResponse} */ (expectObject(
+      data,
+      "intent.pause",
+    ));
+  }
+
+  /**
+   * Resumes the paused active intent from today (`changed: false` when it was not paused).
+   * @param {CallOptions} [options]
+   * @returns {Promise<IntentControlResponse>}
+   */
+  async resumeIntent(options = {}) {
+    const { data } = await this.#invoke("intent.resume", {
+      method: "POST",
+      body: {},
+      ...options,
+    });
+    return /** @type {IntentControlResponse} */ (expectObject(
+      data,
+      "intent.resume",
+    ));
+  }
+
+  /**
+   * Ends the active intent; its sessions and completions stay. A later `createIntent` starts
+   * a new one.
+   * @param {CallOptions} [options]
+   * @returns {Promise<IntentControlResponse>}
+   */
+  async cancelIntent(options = {}) {
+    const { data } = await this.#invoke("intent.cancel", {
+      method: "POST",
+      body: {},
+      ...options,
+    });
+    return /** @type {IntentControlResponse} */ (expectObject(
+      data,
+      "intent.cancel",
+    ));
+  }
+
+  /**
    * Intent, latest session, signal freshness, next run and stats (streak included).
    * @param {{ signal?: AbortSignal }} [options]
    * @returns {Promise<StatusResponse>}
@@ -323,6 +378,36 @@ export class LearningOrchestrator {
   }
 
   /**
+   * A new secret calendar feed URL (`{url}`, RFC 5545, the next 14 days at the intent's
+   * plan_time): subscribe to it in a calendar app, or to its `webcal://` form. Calling it
+   * again rotates the link: the previous URL stops working.
+   * @param {{ signal?: AbortSignal }} [options]
+   * @returns {Promise<CalendarLinkResponse>}
+   */
+  async calendarLink(options = {}) {
+    const { data } = await this.#invoke("calendar.link", {
+      method: "POST",
+      body: {},
+      signal: options.signal,
+    });
+    return /** @type {CalendarLinkResponse} */ (expectObject(data, "calendar.link"));
+  }
+
+  /**
+   * Revokes the calendar feed URL (it answers 404 from then on); `revoked: false` when there
+   * was none.
+   * @param {{ signal?: AbortSignal }} [options]
+   * @returns {Promise<CalendarRevokeResponse>}
+   */
+  async revokeCalendarLink(options = {}) {
+    const { data } = await this.#invoke("calendar.link", {
+      method: "DELETE",
+      signal: options.signal,
+    });
+    return /** @type {CalendarRevokeResponse} */ (expectObject(data, "calendar.link"));
+  }
+
+  /**
    * `{ok, db}`; needs no sign-in. A database outage is an `OrchestratorError` with status 503.
    * @param {{ signal?: AbortSignal }} [options]
    * @returns {Promise<HealthResponse>}
@@ -337,7 +422,8 @@ export class LearningOrchestrator {
 
   /**
    * Listens to the learner's Realtime events (`intent_synced`, `instructor_plan_created`,
-   * `day_completed`) until `unsubscribe()`.
+   * `day_completed`, `intent_paused`, `intent_resumed`, `intent_cancelled`) until
+   * `unsubscribe()`.
    * @param {SubscribeOptions} options
    * @returns {Promise<LearnerEventSubscription>}
    */

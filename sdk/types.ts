@@ -13,6 +13,7 @@ import type * as events from "../supabase/functions/_shared/event_schemas.ts";
 import type {
   SessionsQuery as SessionsQuerySchema,
 } from "../supabase/functions/orchestrator/routes/sessions.ts";
+import type * as calendar from "../supabase/functions/_shared/calendar/schemas.ts";
 
 /** `POST intent.sync`'s body: `user_tz` defaults to UTC, `meta` to `{}`. */
 export type IntentSyncRequest = z.input<typeof requests.IntentSyncBody>;
@@ -20,6 +21,8 @@ export type IntentSyncRequest = z.input<typeof requests.IntentSyncBody>;
 export type DayRunRequest = z.input<typeof requests.DayRunBody>;
 /** `POST day.done`'s body. */
 export type DayDoneRequest = z.input<typeof requests.DayDoneBody>;
+/** `POST intent.pause`'s body: `until` (a local date) is optional. */
+export type IntentPauseRequest = z.input<typeof requests.IntentPauseBody>;
 /** `GET sessions`' query: both optional (`limit` defaults to 20 on the server). */
 export type SessionsQuery = Partial<z.output<typeof SessionsQuerySchema>>;
 
@@ -45,6 +48,12 @@ export type SessionsResponse = z.output<typeof responses.SessionsResponse>;
 /** One row of `GET sessions`. */
 export type SessionSummary = SessionsResponse["sessions"][number];
 export type HealthResponse = z.output<typeof responses.HealthResponse>;
+/** `POST calendar.link`: the secret feed URL (`{url}`). */
+export type CalendarLinkResponse = z.output<typeof calendar.CalendarLinkResponse>;
+/** `DELETE calendar.link`: `{revoked}`, false when there was no link. */
+export type CalendarRevokeResponse = z.output<typeof calendar.CalendarRevokeResponse>;
+/** What `intent.pause`, `intent.resume` and `intent.cancel` answer. */
+export type IntentControlResponse = z.output<typeof responses.IntentControlResponse>;
 
 /** day.run's SSE `agent` event. */
 export type DayRunAgentEvent = z.output<typeof events.DayRunAgentEvent>;
@@ -57,5 +66,8 @@ export type DayRunProgress =
 
 /** A learner's Realtime event: the payload of a broadcast on `wisely.events:<user_id>`. */
 export type LearnerEvent = z.output<typeof events.LearnerEvent>;
-/** `intent_synced`, `instructor_plan_created`, `day_completed`. */
+/**
+ * `intent_synced`, `instructor_plan_created`, `day_completed`, `intent_paused`,
+ * `intent_resumed`, `intent_cancelled`.
+ */
 export type LearnerEventType = LearnerEvent["type"];

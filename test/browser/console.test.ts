@@ -16,41 +16,16 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { join } from "node:path";
 import { LOCAL_PUBLISHABLE_KEY } from "../../dev/keys.ts";
 import { CONSOLE_PATH, exportConsole } from "../../dev/static.ts";
+import { CHROMIUM, WAIT_MS, waitForText } from "../support/browser.ts";
 import { setFaults } from "../support/faults.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
 
-const CHROMIUM_PATHS = [
-  "/usr/bin/chromium",
-  "/usr/bin/chromium-browser",
-  "/usr/bin/google-chrome",
-];
 const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
-/** Generous: every wait ends as soon as the page shows what it waits for. */
-const WAIT_MS = 20_000;
 /** socratic answers this much later than the others, so the plan cannot come before them. */
 const SLOW_AGENT_MS = 1_500;
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
-
-function findChromium(): string | null {
-  const configured = Deno.env.get("WISELY_CHROMIUM");
-  for (const path of configured ? [configured] : CHROMIUM_PATHS) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not there
-    }
-  }
-  return null;
-}
-
-const CHROMIUM = findChromium();
-if (CHROMIUM === null) {
-  console.warn(
-    "browser tests skipped: no Chromium binary (apt-get install chromium, or set WISELY_CHROMIUM)",
-  );
-}
 
 /** A failed request the test causes on purpose: Chromium logs it as a console error. */
 interface ExpectedFailure {
@@ -148,23 +123,6 @@ interface PageWindow {
     observe(target: PageElement, options: Record<string, boolean>): void;
   };
   progressSeen?: { settled: number; plan: boolean }[];
-}
-
-/** Waits until `selector`'s text matches `pattern`. */
-async function waitForText(
-  page: Page,
-  selector: string,
-  pattern: RegExp,
-): Promise<void> {
-  await page.waitForFunction(
-    ([sel, source, flags]) =>
-      new RegExp(source, flags).test(
-        (globalThis as unknown as PageWindow).document.querySelector(sel)
-          ?.textContent ?? "",
-      ),
-    [selector, pattern.source, pattern.flags] as const,
-    { timeout: WAIT_MS },
-  );
 }
 
 /** Records, at every change of the today card, how many agents had settled and the plan. */

@@ -10,8 +10,9 @@
  * - every local module is under `supabase/functions/` (what the CLI uploads), so no entry
  *   reaches into dev/, test/ or bench/;
  * - every npm import in the import map is an exact version;
- * - the tests and the outage drill (`bench/lib/serve.ts`, test/e2e/db_outage.test.ts) resolve
- *   `postgres` to the same vendored file: the drill runs on the deploy graph.
+ * - the tests and the outage drill (`test/support/server_process.ts`,
+ *   test/e2e/db_outage.test.ts) resolve `postgres` to the same vendored file: the drill runs on
+ *   the deploy graph.
  */
 import assert from "node:assert/strict";
 import { z } from "zod";
@@ -104,8 +105,8 @@ Deno.test("the vendored postgres.js carries the closed-socket fix", async () => 
 
 Deno.test("tests and the outage drill resolve postgres to the deploy graph's file", async () => {
   assert.equal(import.meta.resolve("postgres"), new URL("index.js", VENDORED).href);
-  // The drill's server process (bench/lib/serve.ts) with the real deno.json, as it runs.
-  const serve = new URL("bench/lib/serve.ts", ROOT).pathname;
+  // The drill's server process (test/support/server_process.ts) with the real deno.json, as it runs.
+  const serve = new URL("test/support/server_process.ts", ROOT).pathname;
   const graph = await moduleGraph(new URL("deno.json", ROOT).pathname, serve);
   assert.deepEqual(Object.keys(graph.npmPackages).filter((id) => /^postgres@/.test(id)), []);
   assert.ok(

@@ -21,10 +21,8 @@ import {
   socraticContent,
   taContent,
 } from "../../supabase/functions/_shared/agents/reference/content.ts";
-import {
-  contentEtag,
-  ifNoneMatchMatches,
-} from "../../supabase/functions/_shared/agents/reference/etag.ts";
+import { contentEtag } from "../../supabase/functions/_shared/agents/reference/etag.ts";
+import { ifNoneMatchMatches } from "../../supabase/functions/_shared/http/etag.ts";
 import {
   type Fault,
   firstFault,

@@ -336,10 +336,10 @@ Deno.test("subscribe: joins the user's private topic and hands over known events
     "statuses after the join",
   );
   realtime.send("day_completed", EVENT);
-  realtime.send("intent_paused", { type: "intent_paused", user_id: "u-1" });
+  realtime.send("lesson_archived", { type: "lesson_archived", user_id: "u-1" });
   realtime.send("day_completed", { ...EVENT, type: "intent_synced" }); // mislabelled: not known
   assert.deepEqual(events, [EVENT]);
-  assert.deepEqual(others, ["intent_paused", "day_completed"]);
+  assert.deepEqual(others, ["lesson_archived", "day_completed"]);
   await subscription.unsubscribe();
   assert.deepEqual(realtime.removed, ["realtime:wisely.events:u-1"]);
 });
@@ -372,7 +372,7 @@ Deno.test("toLearnerEvent: known types only, and the payload must say the same t
     null,
   );
   assert.equal(
-    toLearnerEvent("intent_paused", { type: "intent_paused", user_id: "u" }),
+    toLearnerEvent("lesson_archived", { type: "lesson_archived", user_id: "u" }),
     null,
   );
   assert.equal(toLearnerEvent("day_completed", "not an object"), null);

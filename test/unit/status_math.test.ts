@@ -362,6 +362,8 @@ Deno.test("status math: streaks, next run and the status document", async (t) =>
         created_at: "2026-06-01T00:00:00.000Z",
         updated_at: "2026-06-01T00:00:00.000Z",
         meta: { plan_time: "07:00" },
+        state: "active",
+        paused_until: null,
       });
       assert.equal(status.latest_session, null);
       assert.deepEqual(status.next_scheduled_run, {
@@ -448,6 +450,8 @@ Deno.test("status math: streaks, next run and the status document", async (t) =>
         updated_at: "2026-03-01T12:00:00.000Z",
         // The plan_time column wins over a stale copy in meta.
         meta: { learning_style: "project-first", plan_time: "06:30" },
+        state: "active",
+        paused_until: null,
       },
       latest_session: {
         id: latest,
@@ -458,6 +462,7 @@ Deno.test("status math: streaks, next run and the status document", async (t) =>
         plan_title: "Neural Network Fundamentals",
         degraded_mode: false,
         created_at: "2026-03-07T15:00:00.000Z",
+        state: "completed",
         completion: {
           completion_time_min: 45,
           confidence: 7,

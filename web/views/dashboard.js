@@ -9,9 +9,11 @@
 /** @import { SessionSummary } from "../../sdk/types.ts" */
 import { byId, clearMessages, showError } from "../lib/dom.js";
 import { describeError } from "../lib/errors.js";
+import { createCalendarView } from "./calendar.js";
 import { createFeedView } from "./feed.js";
 import { createHistoryView } from "./history.js";
 import { createIntentView } from "./intent.js";
+import { createPauseView } from "./pause.js";
 import { renderStatus } from "./status.js";
 import { createTodayView } from "./today.js";
 
@@ -57,6 +59,7 @@ export function createDashboard({ orchestrator }) {
       if (!active) return;
       clearMessages(byId("status-card"));
       renderStatus(status);
+      pause.render(status);
       intent.render(status);
       today.render(status);
     } catch (error) {
@@ -85,6 +88,8 @@ export function createDashboard({ orchestrator }) {
   const intent = createIntentView({ orchestrator, onSaved: refreshStatus });
   const today = createTodayView({ orchestrator, onChange: refreshAll });
   const history = createHistoryView();
+  const calendar = createCalendarView({ orchestrator });
+  const pause = createPauseView({ orchestrator, onChange: refreshAll });
   const feed = createFeedView({
     orchestrator,
     onEvent: (event) => {
@@ -105,6 +110,8 @@ export function createDashboard({ orchestrator }) {
       intent.reset();
       today.reset();
       history.reset();
+      calendar.reset();
+      pause.reset();
     },
   };
 }

@@ -45,6 +45,12 @@ export function describeEvent(event) {
         `Completed week ${event.week}, day ${event.day}`,
         `Next up: week ${event.next_week}, day ${event.next_day}.`,
       ];
+    case "intent_paused":
+      return ["Learning paused", `Through ${event.paused_until}; your streak is kept meanwhile.`];
+    case "intent_resumed":
+      return ["Learning resumed", "Your next plans are prepared again."];
+    case "intent_cancelled":
+      return ["Learning intent ended", "Its sessions and completions stay in your history."];
   }
 }
 

@@ -19,6 +19,7 @@ export type ErrorCode =
   | "CLIENT_CLOSED"
   | "RATE_LIMITED"
   | "DATABASE_UNAVAILABLE"
+  | "WEBHOOK_URL_REFUSED"
   | "INTERNAL";
 
 export interface ErrorDetail {

@@ -14,7 +14,7 @@ import { z } from "zod";
 import { AGENT_NAMES } from "./agents/protocol.ts";
 
 // The kinds of wisely.event_payload_spec: uuid, flag, week (1..520), day (1..7),
-// count (0..2^31-1), revision (1..2^31-1).
+// count (0..2^31-1), revision (1..2^31-1), date (YYYY-MM-DD, a local date).
 const INT4_MAX = 2147483647;
 const uuid = z.uuid();
 const flag = z.boolean();
@@ -22,6 +22,7 @@ const week = z.int().min(1).max(520);
 const day = z.int().min(1).max(7);
 const count = z.int().min(0).max(INT4_MAX);
 const revision = z.int().min(1).max(INT4_MAX);
+const date = z.iso.date();
 
 /** What the orchestrator records per event type: ids, week, day and flags, never user text. */
 export const EventPayloadSchemas = {
@@ -48,6 +49,10 @@ export const EventPayloadSchemas = {
     next_week: week,
     next_day: day,
   }),
+  /** Paused through `paused_until` (the last paused local day); sent again when it moves. */
+  intent_paused: z.strictObject({ intent_id: uuid, paused_until: date }),
+  intent_resumed: z.strictObject({ intent_id: uuid }),
+  intent_cancelled: z.strictObject({ intent_id: uuid }),
 } as const;
 
 export type EventType = keyof typeof EventPayloadSchemas;
@@ -80,6 +85,12 @@ export const LearnerEvent = z.discriminatedUnion("type", [
   }),
   EventPayloadSchemas.day_completed.extend({
     type: z.literal("day_completed"),
+    ...envelope,
+  }),
+  EventPayloadSchemas.intent_paused.extend({ type: z.literal("intent_paused"), ...envelope }),
+  EventPayloadSchemas.intent_resumed.extend({ type: z.literal("intent_resumed"), ...envelope }),
+  EventPayloadSchemas.intent_cancelled.extend({
+    type: z.literal("intent_cancelled"),
     ...envelope,
   }),
 ]);

@@ -3,8 +3,16 @@
  * validate requests (schemas.ts) and describe responses (responses.ts), so it cannot drift.
  */
 import { z } from "zod";
+import { CalendarLinkResponse, CalendarRevokeResponse } from "./calendar/schemas.ts";
 import * as responses from "./responses.ts";
-import { DayDoneBody, DayRunBody, IntentSyncBody } from "./schemas.ts";
+import {
+  DayDoneBody,
+  DayRunBody,
+  IntentControlBody,
+  IntentPauseBody,
+  IntentSyncBody,
+} from "./schemas.ts";
+import { CreateWebhookBody, DeliverBody } from "./webhooks/schemas.ts";
 
 type Components = Record<string, z.ZodType>;
 
@@ -12,6 +20,9 @@ const SCHEMAS: Components = {
   IntentSyncRequest: IntentSyncBody,
   DayRunRequest: DayRunBody,
   DayDoneRequest: DayDoneBody,
+  IntentPauseRequest: IntentPauseBody,
+  IntentControlRequest: IntentControlBody,
+  IntentControl: responses.IntentControlResponse,
   Error: responses.ErrorResponse,
   Intent: responses.IntentResponse,
   DayRun: responses.DayRunResponse,
@@ -22,6 +33,10 @@ const SCHEMAS: Components = {
   Health: responses.HealthResponse,
   DayTick: responses.DayTickResponse,
   Metrics: responses.MetricsResponse,
+  CalendarLink: CalendarLinkResponse,
+  CalendarRevoke: CalendarRevokeResponse,
+  WebhookCreateRequest: CreateWebhookBody,
+  WebhookDeliverRequest: DeliverBody,
 };
 
 const ref = (name: keyof typeof SCHEMAS & string) => ({ $ref: `#/components/schemas/${name}` });
@@ -69,6 +84,11 @@ function post(summary: string, request: string, response: string, extra: number[
       },
     },
   };
+}
+
+/** A POST whose body may be left out (read as `{}`). */
+function bodyOptional(item: ReturnType<typeof post>) {
+  return { post: { ...item.post, requestBody: { ...item.post.requestBody, required: false } } };
 }
 
 const COMPONENT_REF = "#/components/schemas/";
@@ -149,6 +169,21 @@ export function openApiDocument(serverUrl: string) {
         "IntentSyncRequest",
         "Intent",
       ),
+      "/intent.pause": post(
+        "Pause the active intent through `until` (a local date; at most 60 days)",
+        "IntentPauseRequest",
+        "IntentControl",
+      ),
+      "/intent.resume": bodyOptional(post(
+        "Resume the active intent from today (no-op when not paused)",
+        "IntentControlRequest",
+        "IntentControl",
+      )),
+      "/intent.cancel": bodyOptional(post(
+        "End the active intent; its sessions and completions stay",
+        "IntentControlRequest",
+        "IntentControl",
+      )),
       "/day.run": {
         post: {
           ...dayRun,
@@ -239,11 +274,125 @@ export function openApiDocument(serverUrl: string) {
           },
         },
       },
+      ...webhookPaths(),
+      ...calendarPaths(),
       "/openapi.json": {
         get: {
           summary: "This document",
           security: [],
           responses: { "200": { description: "OK" } },
+        },
+      },
+    },
+  };
+}
+
+/** The webhook routes (spec 12, service role only; see README.md "Webhooks"). */
+function webhookPaths() {
+  const service = (summary: string, ok: [number, string], extra: number[] = []) => ({
+    summary: `${summary} (service role)`,
+    responses: { [String(ok[0])]: { description: ok[1] }, ...errors(401, 403, 503, ...extra) },
+  });
+  const id = { name: "id", in: "path", required: true, schema: { type: "string" } };
+  const deliveryId = { ...id, name: "delivery_id" };
+  const body = (name: string) => ({ required: true, content: jsonContent(name) });
+  return {
+    "/webhooks": {
+      post: {
+        ...service("Register an endpoint; the answer holds its secret, once", [201, "Created"], [
+          400,
+        ]),
+        requestBody: body("WebhookCreateRequest"),
+      },
+      get: service("The endpoints, without secrets", [200, "OK"]),
+    },
+    "/webhooks/{id}": {
+      delete: {
+        ...service("Remove an endpoint and its deliveries", [204, "Deleted"], [404]),
+        parameters: [id],
+      },
+    },
+    "/webhooks/{id}/deliveries": {
+      get: {
+        ...service("The endpoint's deliveries with their attempts, newest first", [200, "OK"], [
+          400,
+          404,
+        ]),
+        parameters: [
+          id,
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100 } },
+          { name: "cursor", in: "query", schema: { type: "string" } },
+          { name: "state", in: "query", schema: { enum: ["pending", "succeeded", "failed"] } },
+        ],
+      },
+    },
+    "/webhooks/{id}/deliveries/{delivery_id}/retry": {
+      post: {
+        ...service("Requeue a delivery now", [200, "OK"], [404]),
+        parameters: [id, deliveryId],
+      },
+    },
+    "/webhooks.deliver": {
+      post: {
+        ...service("Run one bounded delivery pass (what Supabase Cron calls)", [200, "OK"], [400]),
+        requestBody: { ...body("WebhookDeliverRequest"), required: false },
+      },
+    },
+  };
+}
+
+/** The calendar feed routes (spec 12; README.md "Calendar feed"). */
+function calendarPaths() {
+  return {
+    "/calendar.link": {
+      post: {
+        summary: "A new secret calendar feed URL; the previous one stops working",
+        description: "Idempotency-Key is ignored: a stored replay would keep the secret URL.",
+        parameters: [userIdHeader],
+        requestBody: {
+          required: false,
+          content: {
+            "application/json": {
+              schema: { type: "object", properties: {}, additionalProperties: false },
+            },
+          },
+        },
+        responses: {
+          "201": { description: "Created", content: jsonContent("CalendarLink") },
+          ...errors(...USER_ERRORS, 408, 413, 415),
+        },
+      },
+      delete: {
+        summary: "Revoke the calendar feed URL (it answers 404 from then on)",
+        parameters: [userIdHeader],
+        responses: {
+          "200": { description: "OK", content: jsonContent("CalendarRevoke") },
+          ...errors(...USER_ERRORS),
+        },
+      },
+    },
+    "/calendar.ics": {
+      get: {
+        summary: "The learner's next 14 sessions as RFC 5545 (no Authorization: the key is it)",
+        security: [],
+        parameters: [{
+          name: "key",
+          in: "query",
+          required: true,
+          description: "The secret from calendar.link's URL.",
+          schema: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$" },
+        }],
+        responses: {
+          "200": {
+            description: "The feed (`ETag`; `If-None-Match` gives 304)",
+            content: { "text/calendar": { schema: { type: "string" } } },
+          },
+          "304": { description: "Not modified" },
+          "404": {
+            description: "Unknown, revoked or malformed key",
+            content: jsonContent("Error"),
+          },
+          ...errors(503),
         },
       },
     },

@@ -6,6 +6,9 @@ import { z } from "zod";
 import { AGENT_NAMES, DEPTHS } from "./agents/protocol.ts";
 
 const timestamp = z.iso.datetime().describe("ISO 8601 in UTC");
+const localDate = z.iso.date().describe("A local date (YYYY-MM-DD) in the intent's user_tz");
+/** Spec 12: a session's state; `skipped` once its local day passed without a completion. */
+const sessionState = z.enum(["planned", "opened", "completed", "skipped"]);
 const agentName = z.enum(AGENT_NAMES);
 
 export const ErrorResponse = z.strictObject({
@@ -116,6 +119,8 @@ export const StatusResponse = z.object({
     created_at: timestamp,
     updated_at: timestamp,
     meta: z.record(z.string(), z.json()),
+    state: z.enum(["active", "paused"]),
+    paused_until: localDate.nullable().describe("The last paused day; null when not paused."),
   }).nullable(),
   latest_session: z.object({
     id: z.uuid(),
@@ -126,6 +131,7 @@ export const StatusResponse = z.object({
     plan_title: z.string().nullable(),
     degraded_mode: z.boolean(),
     created_at: timestamp,
+    state: sessionState,
     completion: Completion.nullable(),
   }).nullable(),
   signal_freshness: z.partialRecord(
@@ -158,9 +164,20 @@ export const SessionsResponse = z.object({
     degraded_mode: z.boolean(),
     total_minutes: z.int(),
     created_at: timestamp,
+    state: sessionState,
+    planned_on: localDate.describe("The local day the session was planned for."),
     completion: Completion.nullable(),
   })),
   next_cursor: z.string().nullable(),
+});
+
+/** `intent.pause`, `intent.resume` and `intent.cancel` (spec 12). */
+export const IntentControlResponse = z.object({
+  intent_id: z.uuid(),
+  state: z.enum(["active", "paused", "cancelled"]),
+  paused_until: localDate.nullable().describe("The last paused day; null when not paused."),
+  cancelled_at: timestamp.nullable(),
+  changed: z.boolean().describe("False when the call found the intent already so."),
 });
 
 export const HealthResponse = z.object({

@@ -221,6 +221,21 @@ export const DayDoneBody = z.strictObject({
 });
 export type DayDoneBody = z.infer<typeof DayDoneBody>;
 
+/** Longest pause `intent.pause` takes, in days after today (spec 12). */
+export const PAUSE_MAX_DAYS = 60;
+
+export const IntentPauseBody = z.strictObject({
+  until: z.iso.date().optional().describe(
+    "The last paused day, a local date in the intent's user_tz, today to today + " +
+      `${PAUSE_MAX_DAYS}. Default: until resumed, at most ${PAUSE_MAX_DAYS} days (today + ` +
+      `${PAUSE_MAX_DAYS}).`,
+  ),
+});
+export type IntentPauseBody = z.infer<typeof IntentPauseBody>;
+
+/** `intent.resume` and `intent.cancel` take no fields: an empty body or `{}`. */
+export const IntentControlBody = z.strictObject({});
+
 /** The local time a plan is due, from `meta.plan_time` (default 07:00). */
 export function planTimeOf(meta: Record<string, unknown>): string {
   const value = meta.plan_time;

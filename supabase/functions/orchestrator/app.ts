@@ -8,15 +8,20 @@ import type { Config } from "../_shared/config.ts";
 import type { Sql } from "../_shared/db.ts";
 import { type App, createApp } from "../_shared/http/app.ts";
 import { createLogger, type Logger } from "../_shared/log.ts";
+import { calendarRoutes, publicFunctionsUrl } from "./routes/calendar.ts";
 import { dayDoneRoute } from "./routes/day_done.ts";
 import { dayRunRoute } from "./routes/day_run.ts";
 import { dayTickRoute } from "./routes/day_tick.ts";
 import { healthRoute } from "./routes/health.ts";
+import { intentControlRoutes } from "./routes/intent_controls.ts";
 import { intentSyncRoute } from "./routes/intent_sync.ts";
 import { metricsRoute } from "./routes/metrics.ts";
 import { openApiRoute } from "./routes/openapi.ts";
 import { sessionsRoute } from "./routes/sessions.ts";
 import { statusRoutes } from "./routes/status.ts";
+import { webhookDeliveryRoutes } from "./routes/webhook_deliveries.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+import { webhooksDeliverRoute } from "./routes/webhooks_deliver.ts";
 
 export interface OrchestratorDeps {
   config: Config;
@@ -61,13 +66,21 @@ export function createOrchestrator(deps: OrchestratorDeps): App {
     routes: [
       healthRoute(sql),
       intentSyncRoute(sql),
+      ...intentControlRoutes(sql),
       dayRunRoute(runDeps),
       dayDoneRoute(sql),
       dayTickRoute(runDeps),
       ...statusRoutes(sql),
       sessionsRoute(sql),
       metricsRoute(sql, policies),
+      ...webhookRoutes({ sql, local: config.local }),
+      ...webhookDeliveryRoutes(sql),
+      webhooksDeliverRoute({ sql, local: config.local }),
       openApiRoute(),
+      ...calendarRoutes(sql, {
+        functionsUrl: publicFunctionsUrl(config),
+        functionName: FUNCTION_NAME,
+      }),
     ],
   });
 }

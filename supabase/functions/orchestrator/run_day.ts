@@ -154,7 +154,11 @@ function sessionQuery(tx: Tx, userId: string, body: DayRunBody) {
   `;
 }
 
-/** Returns the stored session, marking it opened when the learner is the one shown it. */
+/**
+ * Returns the stored session, marking it opened when the learner is the one shown it (its
+ * `state` follows: a trigger of migration 20260101001100 keeps it true to opened_at, planned_on
+ * and the completion; day.tick's runs, `opens: false`, leave it `planned`).
+ */
 async function returnExisting(tx: Tx, session: StoredSession, opens: boolean): Promise<Loaded> {
   if (opens && session.opened_at === null) {
     await tx`update wisely.sessions set opened_at = now() where id = ${session.id}`;

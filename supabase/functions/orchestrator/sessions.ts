@@ -26,6 +26,8 @@ export interface SessionRow {
   signal_quality: Record<string, SignalQualityEntry>;
   created_at: Date;
   updated_at: Date;
+  /** Spec 12, as stored (readers derive `skipped` once planned_on has passed: routes/sessions.ts). */
+  state: "planned" | "opened" | "completed" | "skipped";
 }
 
 export function sessionView(row: SessionRow) {

@@ -48,6 +48,8 @@ const Loaded = z.object({
   today: date,
   learning_day: z.int().min(1),
   days_since: z.int().nullable(),
+  /** Sessions after the last completion, before the day, whose local day passed (skipped). */
+  skipped: z.int().min(0).optional(),
   mastery: z.number().nullable(),
   recent: z.array(z.object({
     week: z.int(),
@@ -97,6 +99,17 @@ export async function loadLearner(
     before as (select * from done where (week, day) < (${week}::int, ${day}::int)),
     prev as (select id from before order by week desc, day desc limit 1),
     pos as (select (select count(*)::int from before) + 1 as learning_day),
+    -- Skipped (spec 12, migration 20260101001100): up to the day itself (a plan of it made
+    -- for an earlier day, about to be composed again), after every completion before it, and
+    -- its local day passed (the state as read, right even before a tick marked it).
+    skipped as (
+      select count(*)::int as n
+      from i
+      join wisely.sessions s on s.intent_id = i.id
+      where (s.week, s.day) <= (${week}::int, ${day}::int)
+        and not exists (select 1 from before b where (b.week, b.day) > (s.week, s.day))
+        and wisely.session_state(s.state, s.planned_on, i.today) = 'skipped'
+    ),
     mem as (
       select m.objective_key as key, m.objective, m.origin_week as week, m.origin_day as day,
         m.stability, m.difficulty, m.state, m.reps, m.lapses, m.scheduled_days, m.last_rating,
@@ -111,6 +124,7 @@ export async function loadLearner(
       i.today::text as today,
       pos.learning_day,
       (select (i.today - max(completed_on))::int from done) as days_since,
+      (select n from skipped) as skipped,
       (select avg(case when m.last_rating >= 3 then 1.0 else 0.0 end)::float8
         from wisely.objective_memory m
         where m.intent_id = i.id and m.last_learning_day < pos.learning_day
@@ -204,6 +218,7 @@ export function fromLoaded(loaded: Loaded): LoadedLearner {
       days_since_last_completion: loaded.days_since === null
         ? null
         : Math.max(0, loaded.days_since),
+      skipped_sessions: loaded.skipped ?? 0,
     },
     at,
     recent: loaded.recent,

@@ -92,7 +92,7 @@ export function missedDays(state: Pick<LearnerState, "days_since_last_completion
  *
  * 1. no completion yet → `steady` (`first_day`);
  * 2. at least one calendar day missed since the last completion → `review`: the plan opens
- *    with a refresher (`gap`);
+ *    with a refresher (`gap`, with the count of skipped sessions when there are any);
  * 3. the last completion weak (confidence <= 5 or < 70 % of its minutes) → `review`;
  * 4. the last completion strong (confidence >= 8 and >= 90 % of its minutes) → `stretch`,
  *    unless mastery is below 0.5 → `steady` (`low_mastery`): one good day after weak ones
@@ -107,7 +107,18 @@ export function decideDay(state: LearnerState, minutes: number): DayDecision {
   const { previous, mastery } = state;
   if (previous === null) return { adaptation: "steady", reason: { kind: "first_day" } };
   const missed = missedDays(state);
-  if (missed > 0) return { adaptation: "review", reason: { kind: "gap", missed_days: missed } };
+  if (missed > 0) {
+    // The skipped sessions (spec 12 states) only sharpen the explanation of the gap.
+    const skipped = state.skipped_sessions ?? 0;
+    return {
+      adaptation: "review",
+      reason: {
+        kind: "gap",
+        missed_days: missed,
+        ...(skipped > 0 ? { skipped_sessions: skipped } : {}),
+      },
+    };
+  }
   if (isWeak(previous)) {
     return { adaptation: "review", reason: { kind: "weak_session", previous } };
   }

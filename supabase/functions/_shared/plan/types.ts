@@ -58,6 +58,11 @@ export interface LearnerState {
   mastery: number | null;
   /** Calendar days (user_tz) since the learner last completed any session; null: never. */
   days_since_last_completion: number | null;
+  /**
+   * Sessions after the last completed one (programme order) whose planned local day passed
+   * without a completion: state `skipped` (spec 12). @default 0
+   */
+  skipped_sessions?: number;
 }
 
 /** The day's one adaptation decision (spec 7). */
@@ -66,7 +71,7 @@ export type Adaptation = "review" | "steady" | "stretch";
 /** Why the day's adaptation is what it is; hint and plan word it from this one value. */
 export type DecisionReason =
   | { kind: "first_day" }
-  | { kind: "gap"; missed_days: number }
+  | { kind: "gap"; missed_days: number; skipped_sessions?: number }
   | { kind: "weak_session"; previous: PreviousCompletion }
   | { kind: "strong_session"; previous: PreviousCompletion }
   | { kind: "low_mastery"; previous: PreviousCompletion; mastery: number }

@@ -25,8 +25,12 @@ export function whySentence(reason: DecisionReason, minutes: number): string {
   switch (reason.kind) {
     case "first_day":
       return "This is your first day.";
-    case "gap":
-      return `You were away ${plural(reason.missed_days, "day")} since your last session.`;
+    case "gap": {
+      const skipped = reason.skipped_sessions ?? 0;
+      const planned = skipped > 0 ? ` and skipped ${plural(skipped, "planned day")}` : "";
+      return `You were away ${plural(reason.missed_days, "day")} since your last session` +
+        `${planned}.`;
+    }
     case "weak_session": {
       const a = assessCompletion(reason.previous);
       const how = a.low_confidence && a.short_session

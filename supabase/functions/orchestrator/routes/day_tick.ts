@@ -5,7 +5,9 @@
  * size, time budget; see tick_batch.ts). Which runs are due is `wisely.due_day_runs`
  * (migration 20260101000900): never a day after one nobody opened or completed, so the tick
  * stops for a learner who stopped; `retry` also recomposes an unopened plan a completion
- * changed. Its runs do not open the sessions they make (`opens: false`).
+ * changed. Its runs do not open the sessions they make (`opens: false`): they are `planned`.
+ * A paused intent has nothing due (migration 20260101001100). Each pass also marks the sessions
+ * whose local day passed without a completion `skipped` (`wisely.mark_skipped_sessions`).
  *
  * It answers within a few seconds whatever the batch does, because pg_net (Supabase Cron's
  * caller) gives up after its timeout: when the batch ends within `tick.answer_within_ms`
@@ -48,10 +50,13 @@ export function dayTickRoute(deps: RunDayDeps): Route {
       const body = await readJson(req, DayTickBody);
       const { due, settings } = await asService(deps.sql, async (tx) => {
         const settings = await loadSettings(tx);
-        const due = await tx<DueRun[]>`
-          select user_id, intent_id, week, day, kind
-          from wisely.due_day_runs(now(), ${body.limit ?? settings.tickBatchSize})
-        `;
+        const [due] = await Promise.all([
+          tx<DueRun[]>`
+            select user_id, intent_id, week, day, kind
+            from wisely.due_day_runs(now(), ${body.limit ?? settings.tickBatchSize})
+          `,
+          tx`select wisely.mark_skipped_sessions(now())`,
+        ]);
         return { due, settings };
       });
       const batch = startTickBatch(deps, due, {

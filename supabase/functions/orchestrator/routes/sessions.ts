@@ -3,10 +3,14 @@
  * completion, by keyset pagination. The cursor is opaque to clients: the last row's creation
  * time (to the microsecond, so rows in one millisecond are not skipped) and id.
  * `Accept: text/csv` returns the same page as RFC 4180 CSV, the next cursor in `X-Next-Cursor`.
+ *
+ * Each session has its `state` (spec 12; migration 20260101001100): the stored one, except that a
+ * planned or opened session whose local day (`planned_on`, the intent's user_tz) is before today
+ * reads as skipped even if no day.tick has marked it yet.
  */
 import { z } from "zod";
 import { asUser, type Sql } from "../../_shared/db.ts";
-import { invalidRequest } from "../../_shared/errors.ts";
+import { decodeCursor, encodeCursor } from "../../_shared/http/cursor.ts";
 import type { Route } from "../../_shared/http/app.ts";
 import { readQuery } from "../../_shared/http/body.ts";
 import { toCsv } from "../../_shared/http/csv.ts";
@@ -42,24 +46,6 @@ const CursorSchema = z.strictObject({
   c: z.string().refine(isCursorTime),
   i: z.uuid(),
 });
-type Cursor = z.infer<typeof CursorSchema>;
-
-function encodeCursor(cursor: Cursor): string {
-  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function decodeCursor(text: string): Cursor {
-  try {
-    const padded = text.replaceAll("-", "+").replaceAll("_", "/");
-    const parsed = CursorSchema.safeParse(JSON.parse(atob(padded)));
-    if (parsed.success) return parsed.data;
-  } catch {
-    // Falls through to the 400 below.
-  }
-  throw invalidRequest("The query string is not valid.", [
-    { path: ["cursor"], message: "Not a cursor this API returned." },
-  ]);
-}
 
 interface SessionListRow {
   id: string;
@@ -72,6 +58,8 @@ interface SessionListRow {
   total_minutes: number;
   created_at: Date;
   created_key: string;
+  state: "planned" | "opened" | "completed" | "skipped";
+  planned_on: string;
   completion_time_min: number | null;
   confidence: number | null;
   notes: string | null;
@@ -89,6 +77,8 @@ function view(row: SessionListRow) {
     degraded_mode: row.degraded_mode,
     total_minutes: row.total_minutes,
     created_at: row.created_at,
+    state: row.state,
+    planned_on: row.planned_on,
     completion: row.completed_at === null ? null : {
       completion_time_min: row.completion_time_min,
       confidence: row.confidence,
@@ -116,6 +106,8 @@ const CSV_COLUMNS: {
   { name: "confidence", value: (r) => r.confidence },
   { name: "notes", value: (r) => r.notes, text: true },
   { name: "completed_at", value: (r) => r.completed_at?.toISOString() ?? null },
+  { name: "state", value: (r) => r.state },
+  { name: "planned_on", value: (r) => r.planned_on },
 ];
 
 export function sessionsRoute(sql: Sql): Route {
@@ -125,7 +117,7 @@ export function sessionsRoute(sql: Sql): Route {
     auth: "user",
     async handle({ req, url, principal }) {
       const query = readQuery(url, SessionsQuery);
-      const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+      const after = query.cursor === undefined ? null : decodeCursor(query.cursor, CursorSchema);
       const rows = await asUser(sql, principal.claims, (tx) =>
         tx<SessionListRow[]>`
           select s.id, s.intent_id, s.week, s.day, s.revision,
@@ -133,8 +125,12 @@ export function sessionsRoute(sql: Sql): Route {
             s.created_at,
             to_char(s.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
               as created_key,
-            c.completion_time_min, c.confidence, c.notes, c.completed_at
+            c.completion_time_min, c.confidence, c.notes, c.completed_at,
+            wisely.session_state(s.state, s.planned_on, (now() at time zone i.user_tz)::date)
+              as state,
+            to_char(s.planned_on, 'YYYY-MM-DD') as planned_on
           from wisely.sessions s
+          join wisely.intents i on i.id = s.intent_id
           left join wisely.completions c on c.session_id = s.id
           where s.user_id = ${principal.userId}
             ${

@@ -24,7 +24,8 @@ import { preflight, withCors } from "../../http/cors.ts";
 import { sleep, untilAborted } from "../deadline.ts";
 import { type AgentName, AgentRequestSchema } from "../protocol.ts";
 import { referenceAnswer } from "./content.ts";
-import { contentEtag, ifNoneMatchMatches } from "./etag.ts";
+import { contentEtag } from "./etag.ts";
+import { ifNoneMatchMatches } from "../../http/etag.ts";
 import {
   createScriptedFaultPlan,
   FaultStepsBodySchema,

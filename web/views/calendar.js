@@ -1,0 +1,85 @@
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * "Add to calendar": a private feed URL of the next 14 learning days (calendar.link), shown
+ * with a copy button and a `webcal://` link that opens the calendar app, and "Stop sharing",
+ * which revokes it. The server keeps only the URL's hash, so the address is shown once: a new
+ * click makes a new address and the old one stops working.
+ */
+/** @import { LearningOrchestrator } from "@wisely/sdk" */
+import { byId, clearMessages, showError, showOk, whileBusy } from "../lib/dom.js";
+import { describeError } from "../lib/errors.js";
+
+/** The feed URL as calendar apps subscribe to it (`webcal://`, the same host and path). */
+export function webcalUrl(/** @type {string} */ url) {
+  return url.replace(/^https?:/, "webcal:");
+}
+
+/** @param {{ orchestrator: LearningOrchestrator }} deps */
+export function createCalendarView({ orchestrator }) {
+  const card = byId("calendar-card");
+  const add = /** @type {HTMLButtonElement} */ (byId("calendar-add"));
+  const stop = /** @type {HTMLButtonElement} */ (byId("calendar-stop"));
+  const copy = /** @type {HTMLButtonElement} */ (byId("calendar-copy"));
+  const field = /** @type {HTMLInputElement} */ (byId("calendar-url"));
+  const webcal = /** @type {HTMLAnchorElement} */ (byId("calendar-webcal"));
+
+  /** @param {string | null} url */
+  function show(url) {
+    byId("calendar-link").hidden = url === null;
+    field.value = url ?? "";
+    webcal.href = url === null ? "#" : webcalUrl(url);
+    add.textContent = url === null ? "Add to calendar" : "Get a new address";
+  }
+
+  add.addEventListener("click", () =>
+    whileBusy(add, async () => {
+      clearMessages(card);
+      try {
+        const { url } = await orchestrator.calendarLink();
+        show(url);
+        showOk(card, "Your calendar address is ready. Any earlier one no longer works.");
+        field.focus();
+        field.select();
+      } catch (error) {
+        showError(card, describeError(error).message);
+      }
+    }));
+
+  stop.addEventListener("click", () =>
+    whileBusy(stop, async () => {
+      clearMessages(card);
+      try {
+        const { revoked } = await orchestrator.revokeCalendarLink();
+        show(null);
+        showOk(
+          card,
+          revoked
+            ? "Sharing stopped: the calendar address no longer works."
+            : "There was no calendar address to stop.",
+        );
+      } catch (error) {
+        showError(card, describeError(error).message);
+      }
+    }));
+
+  copy.addEventListener("click", async () => {
+    clearMessages(card);
+    try {
+      await navigator.clipboard.writeText(field.value);
+      showOk(card, "Address copied.");
+    } catch {
+      // No clipboard access (an insecure origin, a refused permission): let them copy it.
+      field.focus();
+      field.select();
+      showOk(card, "Press Ctrl+C (⌘C) to copy the selected address.");
+    }
+  });
+
+  return {
+    reset() {
+      clearMessages(card);
+      show(null);
+    },
+  };
+}
