@@ -11,7 +11,7 @@ import {
   LOCAL_JWT_SECRET,
   LOCAL_PORT,
 } from "../supabase/functions/_shared/config.ts";
-import { createPool } from "../supabase/functions/_shared/db.ts";
+import { createPool } from "../supabase/functions/_shared/pool.ts";
 import { AGENT_NAMES } from "../supabase/functions/_shared/agents/protocol.ts";
 import { createReferenceAgent } from "../supabase/functions/_shared/agents/reference/server.ts";
 import { createOrchestrator } from "../supabase/functions/orchestrator/app.ts";

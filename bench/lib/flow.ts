@@ -1,14 +1,15 @@
 /** One simulated learner: intent.sync, then per learning day day.run, day.done, status. */
+import type { Acknowledged } from "../../test/support/integrity.ts";
 import {
   type CallResult,
   dayDoneBody,
   INTENT_BODY,
+  isOk as ok,
   type OrchestratorClient,
-  outcomeOf,
   weekDay,
-} from "./client.ts";
+} from "../../test/support/orchestrator_client.ts";
+import { record } from "./runner.ts";
 import { LatencyRecorder } from "./stats.ts";
-import type { Acknowledged } from "./verify.ts";
 
 export const ROUTES = ["intent.sync", "day.run", "day.done", "status"] as const;
 export type RouteName = (typeof ROUTES)[number];
@@ -34,8 +35,6 @@ export interface LearnerOptions {
   onCall?: (route: RouteName, result: CallResult) => void;
 }
 
-const ok = (r: CallResult) => r.status >= 200 && r.status < 300;
-
 export async function runLearner(options: LearnerOptions): Promise<void> {
   const { api, token, recorders, ack, timeoutMs } = options;
   const call = async (
@@ -43,10 +42,10 @@ export async function runLearner(options: LearnerOptions): Promise<void> {
     method: "GET" | "POST",
     body?: unknown,
   ): Promise<CallResult> => {
-    const result = await api.call(token, method, route, body, { timeoutMs });
-    const rec = recorders.get(route)!;
-    rec.count(outcomeOf(result));
-    if (ok(result)) rec.add(result.ms);
+    const result = record(
+      recorders.get(route)!,
+      await api.call(token, method, route, body, { timeoutMs }),
+    );
     options.onCall?.(route, result);
     return result;
   };

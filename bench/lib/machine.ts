@@ -1,19 +1,6 @@
 /** What a benchmark ran on: printed next to every result, since numbers mean nothing without it. */
 import type postgres from "postgres";
 
-export interface MachineInfo {
-  date: string;
-  cpu: string;
-  cores: number;
-  memoryGiB: number;
-  os: string;
-  deno: string;
-  v8: string;
-  postgres: string;
-  /** 1, 5 and 15 minute load averages when the run started: a busy machine skews everything. */
-  loadAverage: string;
-}
-
 function cpuModel(): string {
   try {
     const info = Deno.readTextFileSync("/proc/cpuinfo");
@@ -26,44 +13,30 @@ function cpuModel(): string {
   return Deno.build.arch;
 }
 
-export async function machineInfo(sql?: postgres.Sql): Promise<MachineInfo> {
-  let pg = "n/a";
-  if (sql) {
-    try {
-      const [row] = await sql<{ v: string }[]>`select current_setting('server_version') as v`;
-      const [max] = await sql<{ v: string }[]>`select current_setting('max_connections') as v`;
-      pg = `${row.v} (max_connections ${max.v})`;
-    } catch {
-      pg = "unknown";
-    }
-  }
+async function postgresVersion(sql?: postgres.Sql): Promise<string> {
+  if (!sql) return "n/a";
+  const [row] = await sql<{ v: string; max: string }[]>`
+    select current_setting('server_version') as v, current_setting('max_connections') as max
+  `.catch(() => [{ v: "unknown", max: "?" }]);
+  return `${row.v} (max_connections ${row.max})`;
+}
+
+/** Date, CPU, memory, OS, Deno, PostgreSQL (when `sql` is given) and the load average, as lines. */
+export async function machineLines(sql?: postgres.Sql): Promise<string[]> {
   let os: string = Deno.build.os;
   try {
     os = `${Deno.build.os} ${Deno.osRelease()}`;
   } catch {
     // Without --allow-sys the release is not readable.
   }
-  return {
-    date: new Date().toISOString(),
-    cpu: cpuModel(),
-    cores: navigator.hardwareConcurrency,
-    memoryGiB: Math.round(Deno.systemMemoryInfo().total / 2 ** 30 * 10) / 10,
-    os,
-    deno: Deno.version.deno,
-    v8: Deno.version.v8,
-    postgres: pg,
-    loadAverage: Deno.loadavg().map((l) => l.toFixed(2)).join(", "),
-  };
-}
-
-export function machineLines(info: MachineInfo): string[] {
   return [
-    `- date: ${info.date}`,
-    `- CPU: ${info.cpu}, ${info.cores} cores`,
-    `- memory: ${info.memoryGiB} GiB`,
-    `- OS: ${info.os}`,
-    `- Deno ${info.deno} (V8 ${info.v8})`,
-    `- PostgreSQL ${info.postgres}`,
-    `- load average at start: ${info.loadAverage}`,
+    `- date: ${new Date().toISOString()}`,
+    `- CPU: ${cpuModel()}, ${navigator.hardwareConcurrency} cores`,
+    `- memory: ${(Deno.systemMemoryInfo().total / 2 ** 30).toFixed(1)} GiB`,
+    `- OS: ${os}`,
+    `- Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`,
+    `- PostgreSQL ${await postgresVersion(sql)}`,
+    // A busy machine skews everything: 1, 5 and 15 minute load averages at the start.
+    `- load average at start: ${Deno.loadavg().map((l) => l.toFixed(2)).join(", ")}`,
   ];
 }

@@ -79,70 +79,64 @@ function packageOf(frame: CallFrame): string {
 
 export interface ProfileSummary {
   totalMs: number;
-  byPackage: { name: string; ms: number; share: number }[];
-  byFunction: { name: string; ms: number; share: number }[];
-  /** For the top native functions: the JavaScript frames that called them, by share. */
+  byPackage: { name: string; share: number }[];
+  byFunction: { name: string; share: number }[];
+  /** For the top native functions (> 5 %): the JavaScript frames that called them, by share. */
   callers: { name: string; via: string }[];
+}
+
+type Tally = Map<string, number>;
+const add = (m: Tally, key: string, ms: number) => m.set(key, (m.get(key) ?? 0) + ms);
+const ranked = (m: Tally, total: number, top: number) =>
+  [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, ms]) => ({
+    name,
+    share: ms / total,
+  }));
+
+/** The first up to three frames with a URL above `id`, stopping outside Deno's extensions. */
+function callerChain(id: number, byId: Map<number, ProfileNode>, parent: Map<number, number>) {
+  const chain: string[] = [];
+  for (let up = parent.get(id); up !== undefined && chain.length < 3; up = parent.get(up)) {
+    const f = byId.get(up)!.callFrame;
+    if (f.url) chain.push(`${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\//, "")}`);
+    if (f.url && !f.url.startsWith("ext:")) break;
+  }
+  return chain.join(" < ") || "(root)";
 }
 
 /** Self time by package and by function (sampled), biggest first. */
 export function summarize(profile: CpuProfile, top = 12): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
-    self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + dt);
-  }
   const parent = new Map<number, number>();
   for (const node of profile.nodes) {
     for (const child of node.children ?? []) parent.set(child, node.id);
   }
-  const packages = new Map<string, number>();
-  const functions = new Map<string, number>();
-  const nativeCallers = new Map<string, Map<string, number>>();
+  const self: Tally = new Map();
+  profile.samples.forEach((id, i) => add(self, String(id), (profile.timeDeltas[i] ?? 0) / 1000));
+  const packages: Tally = new Map();
+  const functions: Tally = new Map();
+  const native = new Map<string, Tally>();
   let total = 0;
-  for (const [id, ms] of self) {
+  for (const [key, ms] of self) {
+    const id = Number(key);
     const frame = byId.get(id)!.callFrame;
     total += ms;
-    const pkg = packageOf(frame);
-    packages.set(pkg, (packages.get(pkg) ?? 0) + ms);
+    add(packages, packageOf(frame), ms);
     const where = frame.url ? ` ${frame.url.replace(/^.*\//, "")}:${frame.lineNumber + 1}` : "";
-    const fn = `${frame.functionName || "(anonymous)"}${where}`;
-    functions.set(fn, (functions.get(fn) ?? 0) + ms);
+    add(functions, `${frame.functionName || "(anonymous)"}${where}`, ms);
     if (!frame.url && frame.functionName && !frame.functionName.startsWith("(")) {
-      // Walk up to the first frame with a URL outside Deno's own extensions.
-      const chain: string[] = [];
-      let up = parent.get(id);
-      while (up !== undefined && chain.length < 3) {
-        const f = byId.get(up)!.callFrame;
-        if (f.url) chain.push(`${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\//, "")}`);
-        if (f.url && !f.url.startsWith("ext:")) break;
-        up = parent.get(up);
-      }
-      const key = chain.join(" < ") || "(root)";
-      const callers = nativeCallers.get(frame.functionName) ?? new Map<string, number>();
-      callers.set(key, (callers.get(key) ?? 0) + ms);
-      nativeCallers.set(frame.functionName, callers);
+      const callers = native.get(frame.functionName) ?? new Map();
+      native.set(frame.functionName, add(callers, callerChain(id, byId, parent), ms));
     }
   }
-  const rank = (m: Map<string, number>) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, ms]) => ({
-      name,
-      ms,
-      share: ms / total,
-    }));
-  const byFunction = rank(functions);
-  const callers = byFunction
-    .filter((f) => nativeCallers.has(f.name) && f.share > 0.05)
-    .map((f) => {
-      const ranked = [...nativeCallers.get(f.name)!].sort((a, b) => b[1] - a[1]).slice(0, 2);
-      const sum = [...nativeCallers.get(f.name)!.values()].reduce((a, b) => a + b, 0);
-      return {
-        name: f.name,
-        via: ranked.map(([k, ms]) => `${k} (${((ms / sum) * 100).toFixed(0)} %)`).join(" | "),
-      };
-    });
-  return { totalMs: total, byPackage: rank(packages), byFunction, callers };
+  const byFunction = ranked(functions, total, top);
+  const callers = byFunction.filter((f) => native.has(f.name) && f.share > 0.05).map((f) => {
+    const calls = native.get(f.name)!;
+    const sum = [...calls.values()].reduce((a, b) => a + b, 0);
+    const via = ranked(calls, sum, 2).map((c) => `${c.name} (${(c.share * 100).toFixed(0)} %)`);
+    return { name: f.name, via: via.join(" | ") };
+  });
+  return { totalMs: total, byPackage: ranked(packages, total, top), byFunction, callers };
 }
 
 export function summaryLines(summary: ProfileSummary): string[] {

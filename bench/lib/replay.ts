@@ -1,30 +1,23 @@
 /**
- * The replay of learning days (spec 10, issue 9 item 7): `users` learners each sync an intent,
- * then day after day run the day, complete it and read their status. Between two learning days
- * the cache is aged 24 h (every `wisely.agent_cache` timestamp of the replay's users moved back,
- * as the superuser), so freshness windows expire as they would over real days and revalidation
+ * The replay of learning days (spec 10): `users` learners each sync an intent, then day after
+ * day run the day, complete it and read their status (flow.ts). Between two learning days the
+ * cache is aged 24 h (every `wisely.agent_cache` timestamp of the replay's users moved back, as
+ * the superuser), so freshness windows expire as over real days and revalidation
  * (`If-None-Match` → 304) runs. Hit rate = Σ cache_hits / Σ (cache_hits + cache_misses) over
- * the day.run answers: what each answer covers (a week pack its week, an intent-wide answer
- * the intent) is what earns hits, not wider windows.
+ * the day.run answers.
  */
 import type postgres from "postgres";
-import {
-  type CallResult,
-  dayDoneBody,
-  INTENT_BODY,
-  type OrchestratorClient,
-  outcomeOf,
-  weekDay,
-} from "./client.ts";
+import { emptyAcknowledged } from "../../test/support/integrity.ts";
+import { isOk, type OrchestratorClient } from "../../test/support/orchestrator_client.ts";
+import type { TestUser } from "../../test/support/users.ts";
+import { routeRecorders, runLearner } from "./flow.ts";
 import { mapConcurrent } from "./runner.ts";
-import { LatencyRecorder } from "./stats.ts";
-import { AGENTS, type BenchUser } from "./world.ts";
 
 export interface ReplayOptions {
   api: OrchestratorClient;
   /** Superuser pool: ages the cache between days. */
   admin: postgres.Sql;
-  users: readonly BenchUser[];
+  users: readonly TestUser[];
   /** Learning days per user (8 = week 2, day 1). */
   days: number;
   /** Users running their day at once. */
@@ -42,58 +35,33 @@ export interface ReplayResult {
   hitRate: number;
   /** Per agent: answers by signal source (cache, revalidated, stale, network, fallback). */
   byAgent: Map<string, Map<string, number>>;
-  /** Per agent: answers that were hits (cache, revalidated, stale) and all answers. */
-  agentHits: Map<string, { hits: number; total: number }>;
-  routes: Map<string, LatencyRecorder>;
-  requests: number;
+  /** Non-2xx answers on any route. */
   errors: number;
-  seconds: number;
 }
 
 const HIT_SOURCES = new Set(["cache", "revalidated", "stale"]);
-const ROUTES = ["intent.sync", "day.run", "day.done", "status"] as const;
 
-/** Runs the replay; learning day by learning day, all users, then the cache ages. */
+/** Runs the replay: learning day by learning day, all users, then the cache ages. */
 export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
-  const { api, users, concurrency } = options;
-  const result: ReplayResult = {
-    hits: 0,
-    misses: 0,
-    hitRate: NaN,
-    byAgent: new Map(AGENTS.map((agent) => [agent, new Map()])),
-    agentHits: new Map(AGENTS.map((agent) => [agent, { hits: 0, total: 0 }])),
-    routes: new Map(ROUTES.map((route) => [route, new LatencyRecorder()])),
-    requests: 0,
-    errors: 0,
-    seconds: 0,
-  };
-  const record = (route: (typeof ROUTES)[number], call: CallResult) => {
-    const rec = result.routes.get(route)!;
-    rec.count(outcomeOf(call));
-    result.requests++;
-    if (call.status >= 200 && call.status < 300) rec.add(call.ms);
-    else result.errors++;
-  };
-  const started = performance.now();
-  await mapConcurrent(users, concurrency, async (user) => {
-    record("intent.sync", await api.call(user.token, "POST", "intent.sync", INTENT_BODY));
-  });
+  const result: ReplayResult = { hits: 0, misses: 0, hitRate: NaN, byAgent: new Map(), errors: 0 };
+  const recorders = routeRecorders();
   for (let n = 1; n <= options.days; n++) {
-    if (n > 1) await ageCache(options.admin, users, options.ageHours ?? 24);
-    await mapConcurrent(users, concurrency, async (user) => {
-      const run = await api.call(user.token, "POST", "day.run", weekDay(n));
-      record("day.run", run);
-      if (run.status !== 201 && run.status !== 200) return;
-      countSignals(result, run.body);
-      record(
-        "day.done",
-        await api.call(user.token, "POST", "day.done", dayDoneBody(run.body.session_id, n)),
-      );
-      record("status", await api.call(user.token, "GET", "status"));
-    });
-    options.log?.(`replay: day ${n} of ${options.days} (${users.length} users)`);
+    if (n > 1) await ageCache(options.admin, options.users, options.ageHours ?? 24);
+    await mapConcurrent(options.users, options.concurrency, (user) =>
+      runLearner({
+        api: options.api,
+        token: user.token,
+        days: [n],
+        syncIntent: n === 1,
+        timeoutMs: 60_000,
+        recorders,
+        ack: emptyAcknowledged(),
+        onCall: (route, call) =>
+          route === "day.run" && isOk(call) && countSignals(result, call.body),
+      }));
+    options.log?.(`replay: day ${n} of ${options.days} (${options.users.length} users)`);
   }
-  result.seconds = (performance.now() - started) / 1000;
+  result.errors = [...recorders.values()].reduce((sum, r) => sum + r.errors(), 0);
   result.hitRate = result.hits / (result.hits + result.misses);
   return result;
 }
@@ -101,7 +69,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 /** Moves every cache timestamp of `users` back by `hours`: a day passes for the cache. */
 export async function ageCache(
   admin: postgres.Sql,
-  users: readonly BenchUser[],
+  users: readonly TestUser[],
   hours: number,
 ): Promise<void> {
   const ids = users.map((user) => user.id);
@@ -122,20 +90,16 @@ function countSignals(result: ReplayResult, body: any): void {
     const counts = result.byAgent.get(agent) ?? new Map<string, number>();
     counts.set(source, (counts.get(source) ?? 0) + 1);
     result.byAgent.set(agent, counts);
-    const tally = result.agentHits.get(agent) ?? { hits: 0, total: 0 };
-    tally.total++;
-    if (HIT_SOURCES.has(source)) tally.hits++;
-    result.agentHits.set(agent, tally);
   }
 }
 
 /** One line per agent: its hit rate and its answers by source. */
 export function agentLines(result: ReplayResult): string[] {
   return [...result.byAgent].map(([agent, counts]) => {
-    const tally = result.agentHits.get(agent) ?? { hits: 0, total: 0 };
-    const rate = tally.total ? `${((100 * tally.hits) / tally.total).toFixed(1)} %` : "—";
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const hits = [...counts].filter(([s]) => HIT_SOURCES.has(s)).reduce((a, [, n]) => a + n, 0);
     const sources = [...counts].sort(([a], [b]) => a.localeCompare(b))
       .map(([source, n]) => `${source} ${n}`).join(", ");
-    return `${agent} ${rate} hits (${tally.hits}/${tally.total}: ${sources})`;
+    return `${agent} ${(100 * hits / total).toFixed(1)} % hits (${hits}/${total}: ${sources})`;
   });
 }

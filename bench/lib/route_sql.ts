@@ -1,39 +1,32 @@
 /**
- * The limit the routes are measured against: the same SQL each route runs, with no HTTP, no JWT
- * check, no body parsing or validation, no response serialisation. It calls the routes' own
- * database steps (exported for this purpose) inside the same `asUser` transaction, with the same
- * request gate attached as the HTTP pipeline attaches (the rate-limit token take that replaces
- * the claims statement, see http/gate.ts), through a pool like the stack's. So a change to a
- * route's SQL changes its limit too.
+ * The routes' own database steps without HTTP: no JWT check, no body parsing or validation, no
+ * response serialisation. Each calls the route's exported step inside the same user transaction
+ * the pipeline opens (`userDb` with the same request gate: the rate-limit token take that stands
+ * in for the claims statement, see http/gate.ts), so a change to a route's SQL changes what the
+ * benchmark runs, through postgres.js and, recorded, through pgbench (pgbench.ts).
  */
-import { asUser, type Sql, type UserClaims } from "../../supabase/functions/_shared/db.ts";
+import type { Sql, UserClaims } from "../../supabase/functions/_shared/db.ts";
 import { HttpRequestGate } from "../../supabase/functions/_shared/http/gate.ts";
 import { bucketForRoute } from "../../supabase/functions/_shared/http/rate_limit.ts";
 import { type DayDoneBody, IntentSyncBody } from "../../supabase/functions/_shared/schemas.ts";
+import { userDb } from "../../supabase/functions/_shared/user_db.ts";
 import { completeSession } from "../../supabase/functions/orchestrator/routes/day_done.ts";
 import { syncIntent } from "../../supabase/functions/orchestrator/routes/intent_sync.ts";
 import { readStatus } from "../../supabase/functions/orchestrator/routes/status.ts";
 
-/** The claims as the pipeline hands them to a handler of `route` (no Idempotency-Key). */
-function gated(claims: UserClaims, route: string): UserClaims {
-  return new HttpRequestGate({ bucket: bucketForRoute(route), idempotency: null })
-    .attachTo(claims);
+/** A user request's transactions as the pipeline opens them for `route` (no Idempotency-Key). */
+function requestDb(sql: Sql, claims: UserClaims, route: string) {
+  const gate = new HttpRequestGate({ bucket: bucketForRoute(route), idempotency: null });
+  return userDb(sql, claims, gate);
 }
 
-export async function statusSql(sql: Sql, claims: UserClaims): Promise<unknown> {
-  return await asUser(sql, gated(claims, "status"), readStatus);
+export function statusSql(sql: Sql, claims: UserClaims): Promise<unknown> {
+  return requestDb(sql, claims, "status").transaction(readStatus);
 }
 
-export async function dayDoneSql(
-  sql: Sql,
-  claims: UserClaims,
-  body: DayDoneBody,
-): Promise<unknown> {
-  return await asUser(
-    sql,
-    gated(claims, "day.done"),
-    (tx) => completeSession(tx, claims.sub, body),
-  );
+export function dayDoneSql(sql: Sql, claims: UserClaims, body: DayDoneBody): Promise<unknown> {
+  return requestDb(sql, claims, "day.done")
+    .transaction((tx) => completeSession(tx, claims.sub, body));
 }
 
 /** Parses the body as the route does (defaults filled in), once, outside the timed call. */
@@ -41,10 +34,7 @@ export function intentBody(raw: unknown): IntentSyncBody {
   return IntentSyncBody.parse(raw);
 }
 
-export async function intentSyncSql(
-  sql: Sql,
-  claims: UserClaims,
-  body: IntentSyncBody,
-): Promise<unknown> {
-  return await asUser(sql, gated(claims, "intent.sync"), (tx) => syncIntent(tx, claims.sub, body));
+export function intentSyncSql(sql: Sql, claims: UserClaims, body: IntentSyncBody) {
+  return requestDb(sql, claims, "intent.sync")
+    .transaction((tx) => syncIntent(tx, claims.sub, body));
 }

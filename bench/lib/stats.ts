@@ -39,11 +39,6 @@ export class LatencyRecorder {
     this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
   }
 
-  merge(other: LatencyRecorder): void {
-    this.samples.push(...other.samples);
-    for (const [k, v] of other.outcomes) this.outcomes.set(k, (this.outcomes.get(k) ?? 0) + v);
-  }
-
   summary(): LatencySummary {
     const sorted = [...this.samples].sort((a, b) => a - b);
     const n = sorted.length;
@@ -55,6 +50,13 @@ export class LatencyRecorder {
       max: n ? sorted[n - 1] : NaN,
       mean: n ? sorted.reduce((a, b) => a + b, 0) / n : NaN,
     };
+  }
+
+  /** Outcomes that are not 2xx. */
+  errors(): number {
+    let errors = 0;
+    for (const [outcome, n] of this.outcomes) if (!/^2\d\d$/.test(outcome)) errors += n;
+    return errors;
   }
 
   /** `200×950 503×50`, sorted by outcome. */

@@ -3,7 +3,7 @@
  * while its Postgres is stopped (`pg_ctl stop -m fast`) and started again. Requests during the
  * outage answer 503 DATABASE_UNAVAILABLE with Retry-After, never hang past a generous bound or
  * answer another 5xx; the service comes back by itself; nothing is half-written or lost. The
- * checks live in bench/lib/outage.ts, shared with `bench/db_faults.ts`.
+ * checks live in test/support/outage_drill.ts, shared with `bench/db_faults.ts`.
  *
  * Needs the system's initdb/pg_ctl (it stops its own throwaway cluster, never TEST_DATABASE_URL);
  * ignored without them. The stack runs in a child process, so a crash there is a failed check,
@@ -11,8 +11,8 @@
  */
 import assert from "node:assert/strict";
 import { findPgBinaries } from "../../dev/pg_cluster.ts";
-import { runOutageDrill } from "../../bench/lib/outage.ts";
-import { startOutageRig } from "../../bench/lib/outage_rig.ts";
+import { runOutageDrill } from "../support/outage_drill.ts";
+import { startOutageRig } from "../support/outage_rig.ts";
 
 Deno.test({
   name: "[postgres] a database outage under load: 503s, recovery, nothing half-written",

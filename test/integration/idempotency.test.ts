@@ -7,13 +7,9 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import type { TokenVerifier } from "../../supabase/functions/_shared/auth.ts";
-import { asUser } from "../../supabase/functions/_shared/db.ts";
 import { createApp, json, type Route } from "../../supabase/functions/_shared/http/app.ts";
-import {
-  claimKey,
-  finishKey,
-  requestHash,
-} from "../../supabase/functions/_shared/http/idempotency.ts";
+import { claimKey, finishKey } from "../../supabase/functions/_shared/http/idempotency_store.ts";
+import { requestHash } from "../../supabase/functions/_shared/http/request_hash.ts";
 import { createEventStream } from "../../supabase/functions/_shared/http/sse.ts";
 import { silentLogger } from "../../supabase/functions/_shared/log.ts";
 import { createUser, freshDatabase } from "../support/db.ts";
@@ -524,9 +520,9 @@ Deno.test("Idempotency-Key through the pipeline: 5xx, concurrency, SSE, fencing"
         method: "POST",
         path: "fails",
         auth: "user",
-        async handle({ principal }) {
+        async handle(ctx) {
           ran("fails");
-          await asUser(sql, principal.claims, (tx) => tx`select 1`);
+          await ctx.db.transaction((tx) => tx`select 1`);
           throw new Error("the agents' reply could not be parsed");
         },
       },
@@ -534,8 +530,8 @@ Deno.test("Idempotency-Key through the pipeline: 5xx, concurrency, SSE, fencing"
         method: "POST",
         path: "slow",
         auth: "user",
-        async handle({ principal }) {
-          await asUser(sql, principal.claims, (tx) => tx`select 1`);
+        async handle(ctx) {
+          await ctx.db.transaction((tx) => tx`select 1`);
           ran("slow");
           await gate.promise;
           return json({ ok: true, n: runs.get("slow") }, 201);
@@ -545,8 +541,8 @@ Deno.test("Idempotency-Key through the pipeline: 5xx, concurrency, SSE, fencing"
         method: "POST",
         path: "stream",
         auth: "user",
-        async handle({ principal }) {
-          await asUser(sql, principal.claims, (tx) => tx`select 1`);
+        async handle(ctx) {
+          await ctx.db.transaction((tx) => tx`select 1`);
           ran("stream");
           const events = createEventStream();
           events.send("agent", { agent: "clo" });
@@ -564,6 +560,7 @@ Deno.test("Idempotency-Key through the pipeline: 5xx, concurrency, SSE, fencing"
       routes,
       verifier: trustingVerifier,
       log: silentLogger,
+      sql,
     });
     const user = await createUser(sql);
     const post = (path: string, k: string, body: unknown = {}) =>

@@ -18,7 +18,8 @@ import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { asUser, type UserClaims } from "../../supabase/functions/_shared/db.ts";
 import { HttpRequestGate } from "../../supabase/functions/_shared/http/gate.ts";
-import { claimKey } from "../../supabase/functions/_shared/http/idempotency.ts";
+import { claimKey } from "../../supabase/functions/_shared/http/idempotency_store.ts";
+import { userDb } from "../../supabase/functions/_shared/user_db.ts";
 import { asRole, asRoleCommit, createUser, freshDatabase } from "../support/db.ts";
 
 type Tx = postgres.TransactionSql;
@@ -667,7 +668,7 @@ Deno.test("a session-level request.jwt.claim.sub left on a connection names nobo
 
     await t.step("so does one whose first statement is the rate-limit gate", async () => {
       const gate = new HttpRequestGate({ bucket: "default", idempotency: null });
-      assert.deepEqual(await asUser(sql, gate.attachTo(claims), seen), { uid: a, owners: [a] });
+      assert.deepEqual(await userDb(sql, claims, gate).transaction(seen), { uid: a, owners: [a] });
       const [bucket] = await sql`select user_id from wisely.rate_limits`;
       assert.equal(bucket.user_id, a, "the token was taken from A's bucket");
     });

@@ -13,6 +13,7 @@
 import postgres from "postgres";
 import { migrate } from "../../dev/migrate.ts";
 import { startPglite } from "../../dev/pglite.ts";
+import { insertUsers } from "./users.ts";
 
 export interface FreshDatabaseOptions {
   /** Pool size of `sql` on a real Postgres. Default 10. PGlite always uses 1. */
@@ -97,10 +98,7 @@ export async function createUser(
   sql: postgres.Sql,
   id: string = crypto.randomUUID(),
 ): Promise<string> {
-  await sql`
-    insert into auth.users (id, aud, role, email)
-    values (${id}, 'authenticated', 'authenticated', ${`${id}@example.test`})
-  `;
+  await insertUsers(sql, [id]);
   return id;
 }
 

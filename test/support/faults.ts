@@ -52,6 +52,15 @@ export function setFaults(
   return control(stack, agent, "PUT", { steps });
 }
 
+/** Gives every agent (default: all four) the same fault plan `steps`. */
+export async function setAllFaults(
+  stack: FaultStack,
+  steps: FaultStepInput[],
+  agents: readonly AgentName[] = AGENT_NAMES,
+): Promise<void> {
+  await Promise.all(agents.map((agent) => setFaults(stack, agent, steps)));
+}
+
 /** Empties the fault plans of `agents` (default: all four) and resets their call counters. */
 export async function clearFaults(
   stack: FaultStack,
@@ -84,7 +93,11 @@ export async function allAgentCalls(stack: FaultStack): Promise<Record<AgentName
  * next run reads it. A value the orchestrator does not accept is silently replaced by its
  * built-in default there, so pass what `parseSettings` validates.
  */
-export async function setSetting(stack: FaultStack, key: string, value: unknown): Promise<void> {
+export async function setSetting(
+  stack: Pick<FaultStack, "sql">,
+  key: string,
+  value: unknown,
+): Promise<void> {
   await stack.sql`
     insert into wisely.settings (key, value, description)
     values (${key}, ${stack.sql.json(value as never)}, 'set by a test')
@@ -94,8 +107,22 @@ export async function setSetting(stack: FaultStack, key: string, value: unknown)
 
 /** `setSetting` for each entry. */
 export async function setSettings(
-  stack: FaultStack,
+  stack: Pick<FaultStack, "sql">,
   settings: Record<string, unknown>,
 ): Promise<void> {
   for (const [key, value] of Object.entries(settings)) await setSetting(stack, key, value);
+}
+
+/**
+ * Lifts the per-user token buckets (spec 9): a benchmark or drill drives one user far harder
+ * than a person can. Every `rate.*` bucket becomes one nobody empties.
+ */
+export async function relaxRateLimits(stack: Pick<FaultStack, "sql">): Promise<void> {
+  const { sql } = stack;
+  const value = { burst: 1_000_000, refill_per_s: 1_000_000 };
+  await setSettings(stack, { "rate.day_run": value, "rate.default": value });
+  await sql`
+    update wisely.settings set value = ${sql.json(value)}, updated_at = now()
+    where key like 'rate.%' and jsonb_typeof(value) = 'object' and value ? 'burst'
+  `;
 }

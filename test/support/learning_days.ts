@@ -6,6 +6,7 @@
  * tests and the sample runs (`bench/sample_runs.ts`).
  */
 import type postgres from "postgres";
+import { OrchestratorClient, weekDay } from "./orchestrator_client.ts";
 import type { TestStack } from "./stack.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -18,16 +19,13 @@ export interface Reply {
 
 export type Call = (method: "GET" | "POST", route: string, body?: unknown) => Promise<Reply>;
 
-/** Calls the orchestrator with `token` as the bearer. */
-export function orchestratorCaller(stack: TestStack, token: string): Call {
+/** Calls the orchestrator with `token` as the bearer (no answer at all is an error). */
+export function orchestratorCaller(stack: Pick<TestStack, "functionsUrl">, token: string): Call {
+  const client = new OrchestratorClient(stack.functionsUrl);
   return async (method, route, body) => {
-    const response = await fetch(`${stack.functionsUrl}/orchestrator/${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : {} };
+    const result = await client.call(token, method, route, body);
+    if (result.status === 0) throw new Error(`${method} ${route}: no answer (${result.code})`);
+    return { status: result.status, body: result.body ?? {} };
   };
 }
 
@@ -131,8 +129,7 @@ export async function runLearner(stack: TestStack, script: LearnerScript): Promi
   const log: DayLog[] = [];
   let awayBefore = 0;
   for (let n = 1; n <= script.days; n++) {
-    const week = Math.floor((n - 1) / 7) + 1;
-    const day = ((n - 1) % 7) + 1;
+    const { week, day } = weekDay(n);
     const run = await call("POST", "day.run", { week, day });
     expectOk(run, `day.run ${week}/${day}`);
     const completion = script.complete(n, run.body);

@@ -32,6 +32,8 @@ export async function closeClient(client: SupabaseClient): Promise<void> {
 export interface ReceivedEvent {
   event: string;
   payload: Record<string, unknown>;
+  /** `performance.timeOrigin + performance.now()` at arrival: one clock for every client. */
+  receivedAt: number;
 }
 
 /** Every broadcast one channel receives, with a way to wait for the next ones. */
@@ -42,7 +44,11 @@ export class EventCollector {
 
   constructor(readonly channel: RealtimeChannel) {
     channel.on("broadcast", { event: "*" }, (message) => {
-      const received = { event: String(message.event), payload: message.payload ?? {} };
+      const received = {
+        event: String(message.event),
+        payload: message.payload ?? {},
+        receivedAt: performance.timeOrigin + performance.now(),
+      };
       this.events.push(received);
       this.#waiters = this.#waiters.filter((waiter) => {
         if (!waiter.predicate(received)) return true;

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { type CacheEntry, classify } from "../../supabase/functions/_shared/agents/cache.ts";
 import { canonicalJson } from "../../supabase/functions/_shared/agents/canonical_json.ts";
-import {
-  agentRequestFor,
-  fanOut,
-  type FanOutInput,
-} from "../../supabase/functions/_shared/agents/client.ts";
+import { agentRequestFor } from "../../supabase/functions/_shared/agents/agent_request.ts";
+import { fanOut, type FanOutInput } from "../../supabase/functions/_shared/agents/client.ts";
 import {
   attemptSignal,
   deadlineSignal,
@@ -129,12 +126,12 @@ Deno.test("registry: defaults, relative and absolute paths, unknown and invalid 
   assert.deepEqual(AGENTS.map((agent) => agent.name), ["clo", "alex", "ta", "socratic"]);
   assert.equal(AGENTS[0].url, `${BASE}/functions/v1/agent-clo`);
   assert.deepEqual(
-    AGENTS.map((agent) => [agent.scope, agent.freshnessS, agent.required]),
+    AGENTS.map((agent) => [agent.scope, agent.freshnessS]),
     [
-      ["intent_week", 604_800, true],
-      ["intent", 604_800, false],
-      ["intent_week", 604_800, false],
-      ["intent_week", 604_800, false],
+      ["intent_week", 604_800],
+      ["intent", 604_800],
+      ["intent_week", 604_800],
+      ["intent_week", 604_800],
     ],
   );
 

@@ -4,7 +4,7 @@
  * hands postgres.js (its parsed `options`, no connection made).
  */
 import assert from "node:assert/strict";
-import { createPool, DEFAULT_POOL_MAX } from "../../supabase/functions/_shared/db.ts";
+import { createPool, DEFAULT_POOL_MAX } from "../../supabase/functions/_shared/pool.ts";
 import { isLocalHost, parseDatabaseUrl } from "../../supabase/functions/_shared/database_url.ts";
 
 const NASTY_PASSWORD = "p@ss:w/rd?#% x+&=[]é";

@@ -4,14 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { ApiError } from "../../supabase/functions/_shared/errors.ts";
+import { bufferBody } from "../../supabase/functions/_shared/http/body.ts";
+import { readIdempotencyKey } from "../../supabase/functions/_shared/http/idempotency_key.ts";
 import {
-  bufferBody,
   isStorable,
-  readIdempotencyKey,
-  requestHash,
-  SseTail,
   storedSseBody,
-} from "../../supabase/functions/_shared/http/idempotency.ts";
+} from "../../supabase/functions/_shared/http/idempotency_store.ts";
+import { requestHash } from "../../supabase/functions/_shared/http/request_hash.ts";
+import { SseTail } from "../../supabase/functions/_shared/http/sse_tail.ts";
 import {
   BUCKET_DEFAULTS,
   bucketForRoute,

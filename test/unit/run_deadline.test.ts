@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fanOutDeadlineMs } from "../../supabase/functions/orchestrator/run_day.ts";
+import { fanOutDeadlineMs } from "../../supabase/functions/orchestrator/run_day/deadline.ts";
 
 Deno.test("the agents get the deadline less time spent and a write reserve", () => {
   // Quiet: 10 % of 12 s is kept for the store.

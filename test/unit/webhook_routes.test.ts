@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createPool } from "../../supabase/functions/_shared/db.ts";
+import { createPool } from "../../supabase/functions/_shared/pool.ts";
 import { silentLogger } from "../../supabase/functions/_shared/log.ts";
 import { createOrchestrator } from "../../supabase/functions/orchestrator/app.ts";
 

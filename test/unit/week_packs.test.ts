@@ -12,11 +12,8 @@ import {
   pickCacheEntries,
   usableEntry,
 } from "../../supabase/functions/_shared/agents/cache.ts";
-import {
-  agentRequestFor,
-  fanOut,
-  type FanOutResult,
-} from "../../supabase/functions/_shared/agents/client.ts";
+import { agentRequestFor } from "../../supabase/functions/_shared/agents/agent_request.ts";
+import { fanOut, type FanOutResult } from "../../supabase/functions/_shared/agents/client.ts";
 import { parseAnswer } from "../../supabase/functions/_shared/agents/payload.ts";
 import {
   AGENT_NAMES,

@@ -32,7 +32,7 @@ const ASYMMETRIC_ALGORITHMS = ["ES256", "RS256"];
 const UUID = z.uuid();
 const TOKEN_MAX_LENGTH = 8192;
 /** The audience Supabase Auth puts in every user access token. */
-export const USER_AUDIENCE = "authenticated";
+const USER_AUDIENCE = "authenticated";
 
 /** A JWS in compact serialisation: three base64url segments, no padding, a signature. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -69,7 +69,8 @@ function audienceAccepts(aud: unknown): boolean {
     aud.includes(USER_AUDIENCE);
 }
 
-export type Role = "anon" | "authenticated" | "service_role";
+const RoleSchema = z.enum(["anon", "authenticated", "service_role"]);
+export type Role = z.infer<typeof RoleSchema>;
 
 export interface VerifiedToken {
   role: Role;
@@ -81,8 +82,6 @@ export interface VerifiedToken {
 export interface TokenVerifier {
   verify(token: string): Promise<VerifiedToken>;
 }
-
-const RoleSchema = z.enum(["anon", "authenticated", "service_role"]);
 
 /** Loopback hosts, where plain-text http never leaves the machine. */
 function isLoopback(hostname: string): boolean {
@@ -207,7 +206,11 @@ export type Principal =
     userId: string;
     /** Claims the database transaction runs with. */
     claims: UserClaims;
-    /** True when the service principal acts for the user through `X-User-ID`. */
+    /**
+     * True when the service principal acts for the user through `X-User-ID`. Set here, never
+     * read from a token: a user token keeps whatever claims its issuer put in (`acting_role`
+     * too), so this, not `claims.acting_role`, says whether a server made the call.
+     */
     viaServiceRole: boolean;
   }
   | { kind: "service"; claims: JWTPayload };

@@ -1,66 +1,13 @@
 /**
- * Postgres access. One postgres.js pool per isolate; every user request runs in one
- * transaction as role `authenticated` with that user's claims, exactly as PostgREST does, so
- * row-level security, not handler code, is what keeps users apart.
+ * Postgres access: every user request runs in one transaction as role `authenticated` with that
+ * user's claims, exactly as PostgREST does, so row-level security, not handler code, is what
+ * keeps users apart. The pool is in pool.ts, a request's transactions in user_db.ts.
  */
 import postgres from "postgres";
-import { parseDatabaseUrl } from "./database_url.ts";
-import { DecayingMax } from "./decaying_max.ts";
+import { timedTransaction } from "./transaction_latency.ts";
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
-
-/**
- * Connections per pool by default: 3. Hosted functions run as many isolates, each with its own
- * pool, so the total is isolates × max. On the transaction pooler (`WISELY_DB_URL`, port 6543)
- * a connection is a Supavisor client, held by Postgres only for the length of a transaction:
- * 1–3 per isolate keeps a request's few transactions from queueing behind each other without
- * multiplying the pooler's client count. On a direct connection (`SUPABASE_DB_URL`) every one
- * is a Postgres backend out of `max_connections`, so production uses the pooler.
- */
-export const DEFAULT_POOL_MAX = 3;
-
-export interface PoolOptions {
-  /** Connections in the pool. @default DEFAULT_POOL_MAX (3) */
-  max?: number;
-  /** Seconds an idle connection is kept. Default 20. */
-  idleTimeoutS?: number;
-  /** Seconds to wait for a connection. Default 3, so an outage answers 503 quickly. */
-  connectTimeoutS?: number;
-}
-
-/**
- * Seconds before reconnecting after the `retries`-th failure: 50 ms doubling to at most 1 s,
- * with jitter. postgres.js's default grows to 20 s, which would keep the service down long
- * after the database is back.
- */
-export function reconnectDelayS(retries: number, random: () => number = Math.random): number {
-  return Math.min(0.05 * 2 ** retries, 1) * (0.5 + random() / 2);
-}
-
-/**
- * Creates the pool. `prepare: false` because Supabase's transaction pooler (port 6543) does not
- * support prepared statements. The URL is parsed here (database_url.ts) and passed as parts:
- * passwords of any characters, TLS (`require`) for every host that is not local.
- */
-export function createPool(url: string, options: PoolOptions = {}): Sql {
-  const target = parseDatabaseUrl(url);
-  return postgres({
-    host: target.host,
-    port: target.port,
-    database: target.database,
-    username: target.user,
-    password: target.password,
-    ssl: target.ssl,
-    max: options.max ?? DEFAULT_POOL_MAX,
-    idle_timeout: options.idleTimeoutS ?? 20,
-    connect_timeout: options.connectTimeoutS ?? 3,
-    backoff: (retries: number) => reconnectDelayS(retries),
-    prepare: false,
-    onnotice: () => {},
-    connection: { application_name: "wisely-orchestrator", ...target.parameters },
-  });
-}
 
 /**
  * A jsonb parameter. postgres.js serialises json-typed parameters itself, so a pre-stringified
@@ -72,95 +19,29 @@ export function jsonb(sql: Sql | Tx, value: object): postgres.Parameter {
   return sql.json(value as postgres.JSONValue);
 }
 
-/**
- * Where the HTTP pipeline attaches a request's gate (rate limit, Idempotency-Key: see
- * http/gate.ts) to the principal's claims. A symbol: `JSON.stringify` leaves it out of
- * `request.jwt.claims`, and spreading the claims keeps it.
- */
-export const REQUEST_GATE: unique symbol = Symbol("wisely.request_gate");
-
 /** The claims a user transaction runs with (`request.jwt.claims`). */
 export interface UserClaims {
   sub: string;
   role: "authenticated";
   [claim: string]: unknown;
-  [REQUEST_GATE]?: RequestGate;
-}
-
-/**
- * Once-per-request work done by a request's first database statement, so that it costs no
- * round trip of its own. asUser asks the gate at the start of every transaction.
- */
-export interface RequestGate {
-  /**
-   * Resolves to what this transaction's first statement must do, or null for the plain claims
-   * statement. May run statements of its own on `sql` first; throws to refuse the request
-   * before anything is written.
-   */
-  enter(sql: Sql, claimsJson: string): Promise<GateStatement | null>;
-}
-
-export interface GateStatement {
-  /**
-   * Runs as the transaction's first statement instead of the claims statement, and must set
-   * the same claims and role. Throws to refuse (the transaction then rolls back untouched).
-   */
-  run(tx: Tx): Promise<void>;
-  /** The transaction rolled back (`run` ran or not): what `run` did was undone with it. */
-  rolledBack(sql: Sql, error: unknown): Promise<void>;
-}
-
-const transactionLatency = new WeakMap<Sql, DecayingMax>();
-
-/**
- * How long this pool's user transactions have taken lately, waiting for a connection included
- * (a decaying maximum): what a transaction started now should expect. day.run sizes the time
- * it keeps back for storing its result from it.
- */
-export function recentTransactionMs(sql: Sql): number {
-  return transactionLatency.get(sql)?.value() ?? 0;
 }
 
 /**
  * Runs `fn` in one transaction as `authenticated` with the user's claims. The claims and role
  * are transaction-local (`set_config(..., true)`), so they cannot leak to the next request on
- * a pooled connection. When the claims carry a request gate, the first statement is the gate's
- * (which sets the same claims and role).
+ * a pooled connection. A request's handler goes through its UserDb (user_db.ts) instead, which
+ * adds the request's gate.
  */
-export async function asUser<T>(
-  sql: Sql,
-  claims: UserClaims,
-  fn: (tx: Tx) => Promise<T>,
-): Promise<T> {
-  const started = performance.now();
-  try {
-    return await runAsUser(sql, claims, fn);
-  } finally {
-    let latency = transactionLatency.get(sql);
-    if (!latency) transactionLatency.set(sql, latency = new DecayingMax());
-    latency.observe(performance.now() - started);
-  }
+export function asUser<T>(sql: Sql, claims: UserClaims, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return timedTransaction(sql, () => beginAsUser(sql, claims, fn));
 }
 
-async function runAsUser<T>(
+/** asUser without recording the transaction's latency (for callers that time it themselves). */
+export async function beginAsUser<T>(
   sql: Sql,
   claims: UserClaims,
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
-  const gate = claims[REQUEST_GATE];
-  const gated = gate ? await gate.enter(sql, JSON.stringify(claims)) : null;
-  if (gated) {
-    try {
-      const result = await sql.begin(async (tx) => {
-        await gated.run(tx);
-        return await fn(tx);
-      });
-      return result as T;
-    } catch (error) {
-      await gated.rolledBack(sql, error);
-      throw error;
-    }
-  }
   const result = await sql.begin(async (tx) => {
     // Sent now and awaited last: postgres.js pipelines it ahead of fn's first statement on the
     // transaction's connection, which saves a round trip on every request. If it fails, every

@@ -3,7 +3,10 @@
  * OpenAPI document and the contract the end-to-end tests check real responses against.
  */
 import { z } from "zod";
+import type { BreakerState } from "./agents/breaker.ts";
+import type { CallOutcome } from "./agents/client.ts";
 import { AGENT_NAMES, DEPTHS } from "./agents/protocol.ts";
+import { DAYS_PER_WEEK, MAX_WEEK } from "./plan/days.ts";
 
 const timestamp = z.iso.datetime().describe("ISO 8601 in UTC");
 const localDate = z.iso.date().describe("A local date (YYYY-MM-DD) in the intent's user_tz");
@@ -69,8 +72,8 @@ export const DayRunResponse = z.object({
   cache_hits: z.int().min(0),
   cache_misses: z.int().min(0),
   signal_quality: z.partialRecord(agentName, SignalQuality),
-  week: z.int().min(1).max(520),
-  day: z.int().min(1).max(7),
+  week: z.int().min(1).max(MAX_WEEK),
+  day: z.int().min(1).max(DAYS_PER_WEEK),
   revision: z.int().min(1),
   created_at: timestamp,
   updated_at: timestamp,
@@ -90,8 +93,8 @@ export const DayRunProvisionalResponse = z.object({
   cache_hits: z.int().min(0),
   cache_misses: z.int().min(0),
   signal_quality: DayRunResponse.shape.signal_quality,
-  week: z.int().min(1).max(520),
-  day: z.int().min(1).max(7),
+  week: DayRunResponse.shape.week,
+  day: DayRunResponse.shape.day,
 });
 
 const Completion = z.object({
@@ -203,24 +206,36 @@ export const DayTickResponse = z.object({
   })),
 });
 
+/** What became of an agent call (`wisely.agent_calls.outcome`), in `metrics`' order. */
+export const CALL_OUTCOMES = [
+  "hit",
+  "revalidated",
+  "fetched",
+  "stale",
+  "unavailable",
+] as const satisfies readonly CallOutcome[];
+
+/** One agent's line of `metrics` (orchestrator/routes/metrics.ts builds it). */
+export const AgentMetricsSchema = z.object({
+  agent: z.string(),
+  enabled: z.boolean(),
+  calls: z.int().min(0),
+  outcomes: z.record(z.enum(CALL_OUTCOMES), z.int().min(0)),
+  /** HTTP attempts, retries included. */
+  attempts: z.int().min(0),
+  latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+  /** Calls answered from the cache (fresh, revalidated or stale) over all calls; null if none. */
+  cache_hit_ratio: z.number().min(0).max(1).nullable(),
+  /** This isolate's resilience state for the agent (each isolate keeps its own). */
+  isolate: z.object({
+    breaker: z.enum(["closed", "open", "half-open"] as const satisfies readonly BreakerState[]),
+    in_flight: z.int().min(0),
+    retry_budget: z.number().min(0),
+  }).nullable(),
+});
+
 export const MetricsResponse = z.object({
   window_s: z.int(),
   generated_at: timestamp,
-  agents: z.array(z.object({
-    agent: z.string(),
-    enabled: z.boolean(),
-    calls: z.int().min(0),
-    outcomes: z.record(
-      z.enum(["hit", "revalidated", "fetched", "stale", "unavailable"]),
-      z.int().min(0),
-    ),
-    attempts: z.int().min(0),
-    latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
-    cache_hit_ratio: z.number().min(0).max(1).nullable(),
-    isolate: z.object({
-      breaker: z.enum(["closed", "open", "half-open"]),
-      in_flight: z.int().min(0),
-      retry_budget: z.number().min(0),
-    }).nullable(),
-  })),
+  agents: z.array(AgentMetricsSchema),
 });

@@ -3,7 +3,7 @@
  * validated once per isolate; the pool is created at module scope and reused across requests.
  */
 import { loadConfig } from "../_shared/config.ts";
-import { createPool } from "../_shared/db.ts";
+import { createPool } from "../_shared/pool.ts";
 import { createOrchestrator } from "./app.ts";
 
 const config = await loadConfig();

@@ -7,6 +7,7 @@
  */
 import type { Logger } from "../_shared/log.ts";
 import { newSpanId } from "../_shared/http/trace.ts";
+import { userDb } from "../_shared/user_db.ts";
 import { runDay, type RunDayDeps } from "./run_day.ts";
 
 /** Runs at once: the agents are shared by every learner, the tick must not crowd them. */
@@ -65,7 +66,11 @@ async function runOne(deps: RunDayDeps, run: DueRun, options: TickBatchOptions) 
   try {
     const result = await runDay(deps, {
       userId: run.user_id,
-      claims: { sub: run.user_id, role: "authenticated", acting_role: "service_role" },
+      db: userDb(deps.sql, {
+        sub: run.user_id,
+        role: "authenticated",
+        acting_role: "service_role",
+      }),
       body: { week: run.week, day: run.day, force_refresh: run.kind === "retry", research: false },
       traceId: options.traceId,
       // Pre-generated: the learner has not seen it yet.

@@ -4,32 +4,23 @@
  * failure into a stale or fallback signal. The fan-out never rejects because of an agent and
  * always settles by the run deadline.
  *
- * Pieces, one per file: `scope.ts` (cache keys), `cache.ts` (cache decisions and writes),
- * `deadline.ts` (signals and waits), `attempt.ts` (one HTTP attempt), `policy.ts` (what wraps
- * attempts: retries, breakers and bulkheads slot in there), `payload.ts` (validation).
+ * Pieces, one per file: `settle.ts` (one agent's call, from cache decision to signal),
+ * `agent_request.ts` (what each agent is asked), `scope.ts` (cache keys), `cache.ts` (cache
+ * decisions and writes), `deadline.ts` (signals and waits), `attempt.ts` (one HTTP attempt),
+ * `policy.ts` (what wraps attempts: retries, breakers and bulkheads slot in there),
+ * `payload.ts` (validation).
  *
  * Spec 6.1: an answer serves only the days it covers. A week-scoped agent is asked with
  * `accept: ["week_pack"]`; a pack it answers is stored under intent + week and serves each day
  * from its own entry, a single-day answer is stored for that day only. A 304 renews the entry
  * that was sent (a pack: all of its days).
  */
-import { attemptCall, type AttemptResult } from "./attempt.ts";
-import {
-  type CacheEntry,
-  type CacheWrite,
-  classify,
-  type RunPosition,
-  servesOnFailure,
-  usableEntry,
-} from "./cache.ts";
-import { AgentCallError, type AgentErrorCode } from "./call_error.ts";
-import { attemptSignal, deadlineSignal, raceAbort } from "./deadline.ts";
-import { agentIdempotencyKey } from "./idempotency.ts";
-import { type Answer, answerForDay, parseAnswer } from "./payload.ts";
-import { type CallPolicy, singleAttempt } from "./policy.ts";
-import { type AgentName, type AgentRequest, WEEK_PACK } from "./protocol.ts";
+import type { CacheEntry, CacheWrite } from "./cache.ts";
+import { deadlineSignal } from "./deadline.ts";
+import type { CallPolicy } from "./policy.ts";
+import type { AgentName, AgentRequest } from "./protocol.ts";
 import type { AgentConfig } from "./registry.ts";
-import { answerCoverage, asksForWeekPack, coverageKey, scopeKey } from "./scope.ts";
+import { callAgent, type FanOutRun, type Settled } from "./settle.ts";
 import type { AgentSignal, Signals } from "./signal.ts";
 
 /** Ceiling for one attempt (spec 6.3: 15 s), further capped by the agent's `timeoutMs`. */
@@ -96,26 +87,6 @@ export interface FanOutResult {
   calls: CallRecord[];
 }
 
-/**
- * The key an agent's call for `request` is known by (its idempotency key's scope): the scope
- * the registry asks for. Where its answer is stored depends on the answer (`answerCoverage`).
- */
-export function agentScopeKey(agent: Pick<AgentConfig, "scope">, request: AgentRequest): string {
-  return scopeKey(agent.scope, request.intent.id, request.week, request.day);
-}
-
-/**
- * What `agent` is sent: the request, with `accept: ["week_pack"]` for a week-scoped agent and
- * without `accept` for any other.
- */
-export function agentRequestFor(
-  agent: Pick<AgentConfig, "scope">,
-  request: AgentRequest,
-): AgentRequest {
-  const { accept: _ignored, ...rest } = request;
-  return asksForWeekPack(agent.scope) ? { ...rest, accept: [WEEK_PACK] } : rest;
-}
-
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
 
 /** Calls every enabled agent in parallel. Never rejects because of an agent. */
@@ -123,10 +94,27 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   if (!TRACE_ID.test(input.traceId)) {
     throw new TypeError("traceId must be 32 lowercase hex digits, not all zero.");
   }
+  const run = fanOutRun(input);
+  const settled = await Promise.all(
+    enabledAgents(input.agents).map(async (agent) => {
+      const result = await CALLERS[agent.name](agent, run);
+      try {
+        input.onSettle?.(result.signal);
+      } catch {
+        // Progress reporting must never break the run.
+      }
+      return result;
+    }),
+  );
+  return collect(settled);
+}
+
+/** The run every agent's call shares: the defaults applied, the deadline started now. */
+function fanOutRun(input: FanOutInput): FanOutRun {
   const now = input.now ?? Date.now;
   const deadlineAt = now() + input.deadlineMs;
   const runSignal = deadlineSignal(input.deadlineMs, input.signal);
-  const run: RunContext = {
+  return {
     input,
     now,
     deadlineAt,
@@ -138,24 +126,19 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
     describeAbort: () =>
       input.signal?.aborted ? "aborted" : runSignal.aborted ? "deadline" : "timeout",
   };
+}
 
+/** The enabled agents, each once (the first listing wins). */
+function enabledAgents(agents: readonly AgentConfig[]): AgentConfig[] {
   const seen = new Set<AgentName>();
-  const enabled = input.agents.filter((agent) => {
+  return agents.filter((agent) => {
     if (!agent.enabled || seen.has(agent.name)) return false;
     seen.add(agent.name);
     return true;
   });
+}
 
-  const settled = await Promise.all(enabled.map(async (agent) => {
-    const result = await CALLERS[agent.name](agent, run);
-    try {
-      input.onSettle?.(result.signal);
-    } catch {
-      // Progress reporting must never break the run.
-    }
-    return result;
-  }));
-
+function collect(settled: readonly AnySettled[]): FanOutResult {
   const signals: Signals = {};
   const cacheWrites: CacheWrite[] = [];
   const calls: CallRecord[] = [];
@@ -167,33 +150,16 @@ export async function fanOut(input: FanOutInput): Promise<FanOutResult> {
   return { signals, cacheWrites, calls };
 }
 
-interface RunContext {
-  input: FanOutInput;
-  now: () => number;
-  deadlineAt: number;
-  runSignal: AbortSignal;
-  fetch: typeof fetch;
-  at: RunPosition;
-  attemptTimeoutMs: number;
-  staleFactor: number;
-  describeAbort: () => AgentErrorCode;
-}
-
-interface Settled<N extends AgentName> {
-  signal: AgentSignal<N>;
-  write: CacheWrite | null;
-}
-
 type AnySignal = { [N in AgentName]: AgentSignal<N> }[AgentName];
+type AnySettled = { [N in AgentName]: Settled<N> }[AgentName];
 
 /** One typed caller per agent, so each agent's data keeps its own type. */
-const CALLERS: { [N in AgentName]: (agent: AgentConfig, run: RunContext) => Promise<Settled<N>> } =
-  {
-    clo: (agent, run) => callAgent("clo", agent, run),
-    alex: (agent, run) => callAgent("alex", agent, run),
-    ta: (agent, run) => callAgent("ta", agent, run),
-    socratic: (agent, run) => callAgent("socratic", agent, run),
-  };
+const CALLERS: { [N in AgentName]: (agent: AgentConfig, run: FanOutRun) => Promise<Settled<N>> } = {
+  clo: (agent, run) => callAgent("clo", agent, run),
+  alex: (agent, run) => callAgent("alex", agent, run),
+  ta: (agent, run) => callAgent("ta", agent, run),
+  socratic: (agent, run) => callAgent("socratic", agent, run),
+};
 
 function assignSignal(signals: Signals, signal: AnySignal): void {
   switch (signal.agent) {
@@ -210,220 +176,6 @@ function assignSignal(signals: Signals, signal: AnySignal): void {
       signals.socratic = signal;
       break;
   }
-}
-
-/** One logical call. Never rejects: even a bug in here settles as a fallback (`unexpected`). */
-async function callAgent<N extends AgentName>(
-  name: N,
-  agent: AgentConfig,
-  run: RunContext,
-): Promise<Settled<N>> {
-  const startedAt = run.now();
-  try {
-    return await settleAgent(name, agent, run, startedAt);
-  } catch (error) {
-    const failure = asCallError(error, run);
-    const signal: AgentSignal<N> = {
-      agent: name,
-      source: "fallback",
-      available: false,
-      fresh: false,
-      data: null,
-      status: failure.status,
-      error_code: failure.code,
-      latency_ms: elapsed(run.now, startedAt),
-      attempts: 0,
-    };
-    return { signal, write: null };
-  }
-}
-
-/** Cache decision, attempts under the agent's policy, then the signal. */
-async function settleAgent<N extends AgentName>(
-  name: N,
-  agent: AgentConfig,
-  run: RunContext,
-  startedAt: number,
-): Promise<Settled<N>> {
-  const { input, now } = run;
-  const cached = usableEntry(name, agent, input.cache.get(name), run.at);
-  const cacheClass = classify(cached?.entry, {
-    now: startedAt,
-    freshnessS: agent.freshnessS,
-    staleFactor: run.staleFactor,
-    forceRefresh: input.forceRefresh,
-  });
-  if (cached && cacheClass === "fresh") {
-    const latency_ms = elapsed(now, startedAt);
-    const signal: AgentSignal<N> = {
-      agent: name,
-      status: null,
-      error_code: null,
-      source: "cache",
-      available: true,
-      fresh: true,
-      data: cached.data,
-      latency_ms,
-      attempts: 0,
-    };
-    return { signal, write: null };
-  }
-
-  const attempts = { count: 0 };
-  try {
-    const result = await callWithPolicy(name, agent, run, cached, attempts);
-    return answered(name, agent, run, {
-      result,
-      revalidatedKey: cached?.entry.scopeKey ?? null,
-      latency_ms: elapsed(now, startedAt),
-      attempts: attempts.count,
-    });
-  } catch (error) {
-    const failure = asCallError(error, run);
-    const failed = {
-      agent: name,
-      status: failure.status,
-      error_code: failure.code,
-      latency_ms: elapsed(now, startedAt),
-      attempts: attempts.count,
-    };
-    // A failed call falls back to the cached answer for the day while it is within the stale
-    // window, else to the planner's fallback (degraded).
-    const signal: AgentSignal<N> = cached && servesOnFailure(cacheClass)
-      ? { ...failed, source: "stale", available: true, fresh: false, data: cached.data }
-      : { ...failed, source: "fallback", available: false, fresh: false, data: null };
-    return { signal, write: null };
-  }
-}
-
-/**
- * The attempts of one logical call under the agent's policy, with `If-None-Match` when a
- * cached entry has an ETag. Resolves with the validated answer (a pack only from an agent
- * asked for one); `attempts.count` counts the HTTP attempts made.
- */
-async function callWithPolicy<N extends AgentName>(
-  name: N,
-  agent: AgentConfig,
-  run: RunContext,
-  cached: { entry: CacheEntry; answer: Answer<N> } | null,
-  attempts: { count: number },
-): Promise<AttemptResult<Answer<N>>> {
-  const { input, now } = run;
-  run.runSignal.throwIfAborted();
-  const request = agentRequestFor(agent, input.request);
-  const body = JSON.stringify(request);
-  const acceptsPack = asksForWeekPack(agent.scope);
-  const idempotencyKey = await agentIdempotencyKey(
-    name,
-    agentScopeKey(agent, input.request),
-    request,
-  );
-  const policy = input.policyFor?.(agent, { deadlineAt: run.deadlineAt }) ?? singleAttempt;
-  return await raceAbort(
-    policy.execute(async (context) => {
-      attempts.count++;
-      const { signal } = attemptSignal({
-        attemptTimeoutMs: Math.min(run.attemptTimeoutMs, agent.timeoutMs),
-        deadlineAt: run.deadlineAt,
-        now: now(),
-        signal: context.signal,
-      });
-      return await attemptCall({
-        url: agent.url,
-        body,
-        serviceKey: input.serviceKey,
-        idempotencyKey,
-        traceId: input.traceId,
-        cached: cached?.entry.etag ? { etag: cached.entry.etag, data: cached.answer } : null,
-        parseReply: (reply) => parseAnswer(name, reply, acceptsPack),
-        fetch: run.fetch,
-        signal,
-        describeAbort: run.describeAbort,
-        now,
-      });
-    }, run.runSignal),
-    run.runSignal,
-  );
-}
-
-/**
- * The signal and cache write of an answered call: a 304 renews the entry it revalidated; a
- * 200 is stored under the key of what it covers (a pack: intent + week; a single answer: the
- * intent for an intent-scoped agent, else the day), and the run gets its day's payload.
- */
-function answered<N extends AgentName>(
-  name: N,
-  agent: AgentConfig,
-  run: RunContext,
-  outcome: {
-    result: AttemptResult<Answer<N>>;
-    revalidatedKey: string | null;
-    latency_ms: number;
-    attempts: number;
-  },
-): Settled<N> {
-  const { result, latency_ms, attempts } = outcome;
-  const data = answerForDay(name, result.data, run.at.day);
-  if (data === null) {
-    // Unreachable for a validated pack (all seven days); a failed call if it ever happens.
-    throw new AgentCallError("invalid_payload", "The agent's answer has no entry for the day.", {
-      status: result.status,
-    });
-  }
-  const revalidated = result.kind === "revalidated";
-  const signal: AgentSignal<N> = {
-    agent: name,
-    source: revalidated ? "revalidated" : "network",
-    available: true,
-    fresh: true,
-    data,
-    status: result.status,
-    error_code: null,
-    latency_ms,
-    attempts,
-  };
-  if (revalidated && outcome.revalidatedKey !== null) {
-    return {
-      signal,
-      write: {
-        kind: "revalidate",
-        agent: name,
-        scopeKey: outcome.revalidatedKey,
-        etag: result.etag,
-      },
-    };
-  }
-  const answer = result.data;
-  const coverage = answerCoverage(agent.scope, answer.kind === "pack");
-  const { intentId, week, day } = run.at;
-  return {
-    signal,
-    write: {
-      kind: "store",
-      agent: name,
-      scopeKey: coverageKey(coverage, intentId, week, day),
-      etag: result.etag,
-      payload: answer.kind === "pack" ? answer.pack : answer.data,
-    },
-  };
-}
-
-/** Whatever escaped the policy, as an `AgentCallError` (the original kept as `cause`). */
-function asCallError(error: unknown, run: RunContext): AgentCallError {
-  if (error instanceof AgentCallError) return error;
-  if (run.runSignal.aborted) {
-    const code = run.describeAbort();
-    return new AgentCallError(
-      code,
-      code === "aborted" ? "The run was cancelled." : "The run's deadline passed.",
-      { cause: error },
-    );
-  }
-  return new AgentCallError("unexpected", "The agent call failed unexpectedly.", { cause: error });
-}
-
-function elapsed(now: () => number, startedAt: number): number {
-  return Math.max(0, Math.round(now() - startedAt));
 }
 
 const OUTCOMES = {

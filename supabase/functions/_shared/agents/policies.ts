@@ -3,7 +3,7 @@
  * circuit breaker, bulkhead and retry budget per agent, shared by every run of the isolate, and
  * one retry policy per run (it carries the run's deadline).
  *
- * Composition, outermost first: bulkhead → retry → breaker → attempt.
+ * Composition, outermost first (cockatiel's `wrap`): bulkhead → retry → breaker → attempt.
  * - Retry outside the breaker: every attempt is a breaker sample, and a circuit that opens
  *   (because of this call or another run) stops the retries at once instead of hammering on.
  * - Bulkhead outermost: it caps *calls* in flight per agent (`max_concurrency`), backoff waits
@@ -19,7 +19,8 @@
 import { backoffDelayMs } from "./backoff.ts";
 import { type AgentBreaker, agentBreaker, type BreakerState } from "./breaker.ts";
 import { type AgentBulkhead, agentBulkhead } from "./bulkhead.ts";
-import type { CallPolicy } from "./policy.ts";
+import { wrap } from "cockatiel";
+import { asCockatiel, type CallPolicy } from "./policy.ts";
 import type { AgentName } from "./protocol.ts";
 import type { AgentConfig } from "./registry.ts";
 import { retryPolicy } from "./retry.ts";
@@ -82,7 +83,7 @@ export interface AgentPolicies {
 
 export const DEFAULT_BULKHEAD_QUEUE_FACTOR = 4;
 
-interface AgentState {
+interface AgentPolicyState {
   budget: RetryBudget;
   breaker: AgentBreaker;
   breakerKey: string;
@@ -92,10 +93,45 @@ interface AgentState {
 export function createAgentPolicies(options: AgentPoliciesOptions = {}): AgentPolicies {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const queueFactor = options.bulkheadQueueFactor ?? DEFAULT_BULKHEAD_QUEUE_FACTOR;
-  const states = new Map<AgentName, AgentState>();
+  const states = new Map<AgentName, AgentPolicyState>();
   const fullBudget = options.budget?.maxTokens ?? DEFAULT_RETRY_BUDGET_MAX_TOKENS;
+  const stateFor = policyStates(states, { ...options, now });
 
+  function policyFor(
+    agent: Pick<AgentConfig, "name" | "maxConcurrency">,
+    run: PolicyRun,
+  ): CallPolicy {
+    const { budget, breaker, bulkhead } = stateFor(agent, run.settings);
+    const retry = retryPolicy({
+      maxRetries: run.settings.maxRetries,
+      backoff: (retry) => backoffDelayMs(retry, { baseMs: run.settings.backoffBaseMs, random }),
+      budget,
+      deadlineAt: run.deadlineAt,
+      now,
+      canAttempt: () => breaker.state === "closed",
+      sleep: options.sleep,
+    });
+    return wrap(asCockatiel(bulkhead), asCockatiel(retry), asCockatiel(breaker));
+  }
+
+  return {
+    policyFor,
+    forRun: (settings) => (agent, run) =>
+      policyFor(agent, { deadlineAt: run.deadlineAt, settings }),
+    snapshot: () => snapshotOf(states, fullBudget),
+  };
+}
+
+/**
+ * An agent's state, created at its first call and rebuilt where its settings changed (see the
+ * module comment), kept in `states`.
+ */
+function policyStates(
+  states: Map<AgentName, AgentPolicyState>,
+  options: AgentPoliciesOptions & { now: () => number },
+) {
+  const { now } = options;
+  const queueFactor = options.bulkheadQueueFactor ?? DEFAULT_BULKHEAD_QUEUE_FACTOR;
   const newBreaker = (settings: PolicySettings) =>
     agentBreaker({
       threshold: settings.breakerThreshold,
@@ -105,17 +141,15 @@ export function createAgentPolicies(options: AgentPoliciesOptions = {}): AgentPo
     });
   const newBulkhead = (maxConcurrency: number) =>
     agentBulkhead({ maxConcurrency, queue: Math.floor(maxConcurrency * queueFactor) });
-  const breakerKeyOf = (settings: PolicySettings) =>
-    `${settings.breakerThreshold}/${settings.breakerOpenMs}`;
 
-  function stateFor(
+  return (
     agent: Pick<AgentConfig, "name" | "maxConcurrency">,
     settings: PolicySettings,
-  ): AgentState {
-    const breakerKey = breakerKeyOf(settings);
+  ): AgentPolicyState => {
+    const breakerKey = `${settings.breakerThreshold}/${settings.breakerOpenMs}`;
     const state = states.get(agent.name);
     if (!state) {
-      const created: AgentState = {
+      const created: AgentPolicyState = {
         budget: new RetryBudget({ ...options.budget, now }),
         breaker: newBreaker(settings),
         breakerKey,
@@ -132,52 +166,21 @@ export function createAgentPolicies(options: AgentPoliciesOptions = {}): AgentPo
       state.bulkhead = newBulkhead(agent.maxConcurrency);
     }
     return state;
-  }
-
-  function policyFor(
-    agent: Pick<AgentConfig, "name" | "maxConcurrency">,
-    run: PolicyRun,
-  ): CallPolicy {
-    const { budget, breaker, bulkhead } = stateFor(agent, run.settings);
-    const retry = retryPolicy({
-      maxRetries: run.settings.maxRetries,
-      backoff: (retry) => backoffDelayMs(retry, { baseMs: run.settings.backoffBaseMs, random }),
-      budget,
-      deadlineAt: run.deadlineAt,
-      now,
-      canAttempt: () => breaker.state === "closed",
-      sleep: options.sleep,
-    });
-    return nest(bulkhead, nest(retry, breaker));
-  }
-
-  return {
-    policyFor,
-    forRun: (settings) => (agent, run) =>
-      policyFor(agent, { deadlineAt: run.deadlineAt, settings }),
-    snapshot() {
-      const entry = (name: AgentName): AgentPolicySnapshot => {
-        const state = states.get(name);
-        if (!state) return { breaker: "closed", inFlight: 0, budgetTokens: fullBudget };
-        return {
-          breaker: state.breaker.state,
-          inFlight: state.bulkhead.inFlight,
-          budgetTokens: Math.round(state.budget.tokens * 1000) / 1000,
-        };
-      };
-      return {
-        clo: entry("clo"),
-        alex: entry("alex"),
-        ta: entry("ta"),
-        socratic: entry("socratic"),
-      };
-    },
   };
 }
 
-/** `outer` wrapped around `inner`, as cockatiel's `wrap(outer, inner)`. */
-function nest(outer: CallPolicy, inner: CallPolicy): CallPolicy {
-  return {
-    execute: (fn, signal) => outer.execute((context) => inner.execute(fn, context.signal), signal),
+function snapshotOf(
+  states: ReadonlyMap<AgentName, AgentPolicyState>,
+  fullBudget: number,
+): Record<AgentName, AgentPolicySnapshot> {
+  const entry = (name: AgentName): AgentPolicySnapshot => {
+    const state = states.get(name);
+    if (!state) return { breaker: "closed", inFlight: 0, budgetTokens: fullBudget };
+    return {
+      breaker: state.breaker.state,
+      inFlight: state.bulkhead.inFlight,
+      budgetTokens: Math.round(state.budget.tokens * 1000) / 1000,
+    };
   };
+  return { clo: entry("clo"), alex: entry("alex"), ta: entry("ta"), socratic: entry("socratic") };
 }

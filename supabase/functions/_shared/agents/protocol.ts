@@ -151,10 +151,3 @@ export const AGENT_PACK_SCHEMAS = {
 export function agentPackReplySchema<N extends AgentName>(name: N) {
   return z.object({ ok: z.literal(true), data: AGENT_PACK_SCHEMAS[name] });
 }
-
-/** An agent's error body: `{ok: false, error, code}`. */
-export const AgentErrorBodySchema = z.object({
-  ok: z.literal(false),
-  error: z.string(),
-  code: z.string(),
-});

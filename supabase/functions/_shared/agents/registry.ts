@@ -21,8 +21,6 @@ export interface AgentConfig {
   freshnessS: number;
   /** Ceiling for one attempt, in milliseconds. */
   timeoutMs: number;
-  /** Whether the plan needs this agent (informational: a failed required agent still degrades). */
-  required: boolean;
   enabled: boolean;
   /** Bulkhead size: concurrent calls to this agent from one isolate. */
   maxConcurrency: number;
@@ -135,7 +133,6 @@ function toAgentConfig(row: Readonly<AgentRow>, edgeBaseUrl: string): AgentConfi
     scope: row.scope,
     freshnessS: row.freshness_s,
     timeoutMs: row.timeout_ms,
-    required: row.required,
     enabled: row.enabled,
     maxConcurrency: row.max_concurrency,
     sortOrder: row.sort_order,

@@ -212,3 +212,21 @@ export function validate<S extends z.ZodType>(
   if (!parsed.success) throw invalidRequest(message, zodDetails(parsed.error));
   return parsed.data;
 }
+
+/**
+ * Reads the whole body (413 past `maxBytes`, without buffering more) and returns it with a
+ * request that carries the same bytes, for the handler to read again.
+ */
+export async function bufferBody(
+  req: Request,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<{ req: Request; bytes: Uint8Array }> {
+  const bytes = await readLimited(req, maxBytes);
+  const copy = new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: bytes.byteLength > 0 ? bytes : null,
+    signal: req.signal,
+  });
+  return { req: copy, bytes };
+}

@@ -2,8 +2,9 @@
  * A user request's gate: its rate-limit charge and its Idempotency-Key claim, done by the
  * request's first database statement so that neither costs a round trip of its own.
  *
- * The pipeline attaches the gate to the principal's claims (db.ts `REQUEST_GATE`); the
- * handler's first `asUser` runs it:
+ * The pipeline's `requestGate` step (gate_middleware.ts) creates the gate and hands the handler
+ * a `UserDb` built with it (`ctx.db`, user_db.ts); the handler's first `ctx.db.transaction`
+ * runs it:
  * - without a key, the token take replaces the transaction's first statement (the claims
  *   statement, `wisely.begin_request`): no extra statement at all. Refused: 429 before the
  *   handler's first query. If that transaction rolls back (a 404, a conflict), the take is undone
@@ -12,36 +13,28 @@
  * - with a key, one autocommit statement takes the token and claims the key
  *   (`wisely.idempotency_claim`) before the transaction begins; refused, reused, in use or
  *   stored, the handler stops there (429, 422, 409, or the replay). When the response is known,
- *   `finish` stores it or releases the key (one more statement).
+ *   `complete` (the `idempotentFinish` step) stores it or releases the key (one more statement).
  *
  * So the gate runs before anything is written, and a handler that fails validation before its
  * first query never charges the bucket or claims the key. Handlers must reach the database
  * before they commit to a streaming response (day.run's SSE does: its load transaction runs
  * before the first event), so that a refusal can still be an ordinary response.
  */
-import {
-  type GateStatement,
-  isDatabaseUnavailable,
-  REQUEST_GATE,
-  type RequestGate,
-  type Sql,
-  type UserClaims,
-} from "../db.ts";
 import { runInBackground } from "../background.ts";
+import { isDatabaseUnavailable, type Sql } from "../db.ts";
 import type { LogFields, Logger } from "../log.ts";
+import type { GateStatement, RequestGate } from "../user_db.ts";
+import { IdempotentReplay, keyInUse, keyReused } from "./idempotency_errors.ts";
+import type { KeyedRequest } from "./idempotency_key.ts";
 import {
   claimKey,
   finishKey,
-  IdempotentReplay,
   isEventStream,
   isJsonResponse,
   isStorable,
-  type KeyedRequest,
-  keyInUse,
-  keyReused,
-  SseTail,
   storedSseBody,
-} from "./idempotency.ts";
+} from "./idempotency_store.ts";
+import { SseTail } from "./sse_tail.ts";
 import { beginRequest, type RateBucket, rateLimited } from "./rate_limit.ts";
 
 interface Claimed {
@@ -51,7 +44,7 @@ interface Claimed {
   claim: string;
 }
 
-/** Backoff of the background retries of a finish the database did not take. */
+/** Backoff of the background retries of a key's finish the database did not take. */
 const FINISH_RETRY_MS = [500, 1000, 2000, 4000, 8000];
 
 export interface GatePlan {
@@ -69,11 +62,6 @@ export class HttpRequestGate implements RequestGate {
 
   constructor(plan: GatePlan) {
     this.#plan = plan;
-  }
-
-  /** The claims with this gate attached, for the handler's principal. */
-  attachTo(claims: UserClaims): UserClaims {
-    return { ...claims, [REQUEST_GATE]: this };
   }
 
   enter(sql: Sql, claimsJson: string): Promise<GateStatement | null> {
@@ -144,16 +132,16 @@ export class HttpRequestGate implements RequestGate {
   /**
    * Called with the request's final response: stores it under the claimed key, or releases
    * the key when the response must not be stored. Returns the response to send (the same
-   * status, headers and body). Never throws: a finish the database refuses is retried in the
-   * background, and until then the key reads as in flight.
+   * status, headers and body). Never throws: a key's finish the database refuses is retried in
+   * the background, and until then the key reads as in flight.
    */
-  async finish(response: Response, log: Logger, fields: LogFields): Promise<Response> {
+  async complete(response: Response, log: Logger, fields: LogFields): Promise<Response> {
     const claimed = this.#claimed;
     if (claimed === null) return response;
     this.#claimed = null;
     if (!isStorable(response.status)) {
       fields.idempotency = "released";
-      await this.#finish(claimed, null, log, fields);
+      await this.#finishKeyRetrying(claimed, null, log, fields);
       return response;
     }
     if (isEventStream(response) && response.body) {
@@ -162,12 +150,12 @@ export class HttpRequestGate implements RequestGate {
     }
     if (!isJsonResponse(response)) {
       fields.idempotency = "released";
-      await this.#finish(claimed, null, log, fields);
+      await this.#finishKeyRetrying(claimed, null, log, fields);
       return response;
     }
     const body = await response.text();
     fields.idempotency = "stored";
-    await this.#finish(claimed, { status: response.status, body }, log, fields);
+    await this.#finishKeyRetrying(claimed, { status: response.status, body }, log, fields);
     return new Response(body, { status: response.status, headers: response.headers });
   }
 
@@ -191,14 +179,15 @@ export class HttpRequestGate implements RequestGate {
       } catch {
         body = null;
       }
-      await this.#finish(claimed, body === null ? null : { status, body }, log, fields);
+      await this.#finishKeyRetrying(claimed, body === null ? null : { status, body }, log, fields);
     };
     // Outlives the response: under EdgeRuntime.waitUntil where it exists.
     runInBackground(follow());
     return new Response(toClient, { status, headers: response.headers });
   }
 
-  async #finish(
+  /** Stores `stored` under the key, or releases it (null): one statement, retried if it fails. */
+  async #finishKeyRetrying(
     claimed: Claimed,
     stored: { status: number; body: string } | null,
     log: Logger,

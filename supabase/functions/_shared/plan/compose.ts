@@ -80,7 +80,8 @@ const AGENT_PART: Readonly<Record<AgentName, string>> = {
 /** Longest text before the minutes in a summary step or schedule line. */
 const STEP_TEXT_MAX = 80;
 
-type AgentState = "available" | "unavailable" | "disabled";
+/** How an agent took part in the plan: its content, its fallback (failed), or not enabled. */
+type AgentAvailability = "available" | "unavailable" | "disabled";
 type Resource = AlexData["resources"][number];
 type Exercise = TaData["exercises"][number];
 
@@ -93,7 +94,7 @@ interface Content {
   resources: Resource[];
   exercises: Exercise[];
   questions: string[];
-  states: Record<AgentName, AgentState>;
+  availability: Record<AgentName, AgentAvailability>;
 }
 
 /**
@@ -114,29 +115,57 @@ interface Content {
 export function composePlan(input: PlanInput): ComposedPlan {
   const { intent, week, day } = input;
   const total = intent.time_per_day_min;
-  if (!Number.isInteger(total) || total < MIN_DAY_MINUTES || total > MAX_DAY_MINUTES) {
-    throw new RangeError(
-      `time_per_day_min must be an integer in ${MIN_DAY_MINUTES}..${MAX_DAY_MINUTES}, got ${total}`,
-    );
-  }
+  assertDayMinutes(total);
   assertDay(week, day);
 
   const learner = input.learner ?? stateFromPrevious(input.previous);
   const agents = contentOf(input);
   const outline = outlineDay(learner, total, agents.resources.length > 0);
-  // An objective the review block covers is not listed again as new.
+  const content = withoutReviewed(agents, outline);
+  const { kinds, minutes } = blockMinutes(outline, content, total);
+  const sections = kinds.map((kind, i) => section(kind, minutes[i], content, outline));
+  const briefs = sections.map((s) => shorten(briefOf(s, content, outline), STEP_TEXT_MAX));
+
+  const plan = structuredPlan({ week, day, total, content, outline, sections });
+  const summary: PlanSummary = {
+    title: content.title,
+    description: content.description,
+    steps: sections.map((s, i) => `${LABEL[s.kind]}: ${briefs[i]} (${s.minutes} min)`),
+  };
+  const plan_md = renderMarkdown({ plan, briefs, outline, content, intent, total });
+  return { plan_md, summary, plan };
+}
+
+function assertDayMinutes(total: number): void {
+  if (!Number.isInteger(total) || total < MIN_DAY_MINUTES || total > MAX_DAY_MINUTES) {
+    throw new RangeError(
+      `time_per_day_min must be an integer in ${MIN_DAY_MINUTES}..${MAX_DAY_MINUTES}, got ${total}`,
+    );
+  }
+}
+
+/** The content without the objectives the review block covers: they are not listed as new. */
+function withoutReviewed(agents: Content, outline: DayOutline): Content {
   const reviewed = new Set(outline.reviews.map((r) => r.key));
-  const content: Content = {
+  return {
     ...agents,
     objectives: nonEmpty(
       agents.objectives.filter((o) => !reviewed.has(objectiveKey(o))),
       agents.objectives[0],
     ),
   };
-  const { kinds, minutes } = blockMinutes(outline, content, total);
-  const sections = kinds.map((kind, i) => section(kind, minutes[i], content, outline));
-  const briefs = sections.map((s) => shorten(briefOf(s, content, outline), STEP_TEXT_MAX));
+}
 
+/** The structured plan (spec 7): the outline's decision and the sized sections. */
+function structuredPlan(parts: {
+  week: number;
+  day: number;
+  total: number;
+  content: Content;
+  outline: DayOutline;
+  sections: PlanSection[];
+}): StructuredPlan {
+  const { week, day, total, content, outline, sections } = parts;
   const focus = sections.find((s) => s.kind === "focus");
   const objectives: PlannedObjective[] = (focus?.items ?? []).map((text) => ({
     key: objectiveKey(text),
@@ -144,7 +173,7 @@ export function composePlan(input: PlanInput): ComposedPlan {
     week,
     day,
   }));
-  const plan: StructuredPlan = {
+  return {
     version: 2,
     week,
     day,
@@ -162,27 +191,20 @@ export function composePlan(input: PlanInput): ComposedPlan {
       week,
       day,
     })),
-    unavailable_agents: AGENT_NAMES.filter((a) => content.states[a] === "unavailable"),
+    unavailable_agents: AGENT_NAMES.filter((a) => content.availability[a] === "unavailable"),
     sections,
   };
-  const summary: PlanSummary = {
-    title: content.title,
-    description: content.description,
-    steps: sections.map((s, i) => `${LABEL[s.kind]}: ${briefs[i]} (${s.minutes} min)`),
-  };
-  const plan_md = renderMarkdown({ plan, briefs, outline, content, intent, total });
-  return { plan_md, summary, plan };
 }
 
 /** The agents' content (or fallbacks), cleaned to one line per item. */
 function contentOf(input: PlanInput): Content {
   const { intent, week, day } = input;
   const context: FallbackContext = { intent, week, day };
-  const states: Record<AgentName, AgentState> = {
-    clo: stateOf(input.signals.clo),
-    alex: stateOf(input.signals.alex),
-    ta: stateOf(input.signals.ta),
-    socratic: stateOf(input.signals.socratic),
+  const availability: Record<AgentName, AgentAvailability> = {
+    clo: availabilityOf(input.signals.clo),
+    alex: availabilityOf(input.signals.alex),
+    ta: availabilityOf(input.signals.ta),
+    socratic: availabilityOf(input.signals.socratic),
   };
   const clo = usable(input.signals.clo) ?? fallbackFor("clo", context);
   const alex = usable(input.signals.alex) ?? fallbackFor("alex", context);
@@ -205,7 +227,7 @@ function contentOf(input: PlanInput): Content {
       instructions: plain(e.instructions),
     })),
     questions: nonEmpty(socratic.questions.map(plain), "What did you learn today?"),
-    states,
+    availability,
   };
 }
 
@@ -273,7 +295,7 @@ function section(
   outline: DayOutline,
 ): PlanSection {
   const source = (agent: AgentName): PlanSection["source"] =>
-    content.states[agent] === "available" ? agent : "fallback";
+    content.availability[agent] === "available" ? agent : "fallback";
   switch (kind) {
     case "review":
       return {
@@ -425,7 +447,7 @@ function rotate<T>(list: readonly T[], seed: number): T[] {
   return [...list.slice(start), ...list.slice(0, start)];
 }
 
-function stateOf(signal: AgentSignal | undefined): AgentState {
+function availabilityOf(signal: AgentSignal | undefined): AgentAvailability {
   if (signal === undefined) return "disabled";
   return signal.available ? "available" : "unavailable";
 }
@@ -473,7 +495,7 @@ function renderMarkdown(r: RenderInput): string {
     `_Difficulty: ${plan.difficulty} · Depth: ${r.intent.depth} · ${plan.total_minutes} min_`,
     todayLine(r.outline, r.total),
   );
-  blocks.push(...notes(content.states));
+  blocks.push(...notes(content.availability));
 
   const focus = plan.sections.find((s) => s.kind === "focus");
   blocks.push("### Objectives");
@@ -498,16 +520,16 @@ function renderMarkdown(r: RenderInput): string {
   return `${blocks.join("\n\n")}\n`;
 }
 
-function notes(states: Record<AgentName, AgentState>): string[] {
+function notes(availability: Record<AgentName, AgentAvailability>): string[] {
   const out: string[] = [];
-  const unavailable = AGENT_NAMES.filter((a) => states[a] === "unavailable");
+  const unavailable = AGENT_NAMES.filter((a) => availability[a] === "unavailable");
   if (unavailable.length > 0) {
     out.push(
       `> **Degraded mode:** some agents were unavailable, so these parts come from fallback ` +
         `templates: ${unavailable.map((a) => AGENT_PART[a]).join(", ")}.`,
     );
   }
-  const disabled = AGENT_NAMES.filter((a) => states[a] === "disabled");
+  const disabled = AGENT_NAMES.filter((a) => availability[a] === "disabled");
   if (disabled.length > 0) {
     out.push(
       `> **Note:** these parts come from built-in templates because their agents are not ` +

@@ -10,7 +10,7 @@
  *   malformed key is the same 404, looked up by the key's SHA-256, never compared as text.
  */
 import type { Config } from "../../_shared/config.ts";
-import { asUser, type Sql } from "../../_shared/db.ts";
+import type { Sql } from "../../_shared/db.ts";
 import { notFound } from "../../_shared/errors.ts";
 import type { Route } from "../../_shared/http/app.ts";
 import { ifNoneMatchMatches, textEtag } from "../../_shared/http/etag.ts";
@@ -100,10 +100,10 @@ export function calendarRoutes(sql: Sql, options: CalendarRouteOptions): Route[]
       path: "calendar.link",
       auth: "user",
       idempotent: false,
-      async handle({ req, principal }) {
+      async handle({ req, principal, db }) {
         await readJson(req, CalendarLinkBody);
         const { key, hash } = await newKey();
-        await asUser(sql, principal.claims, (tx) => saveLink(tx, principal.userId, hash));
+        await db.transaction((tx) => saveLink(tx, principal.userId, hash));
         return json(CalendarLinkResponse.parse({ url: feedUrl(options, key) }), 201, {
           "Cache-Control": "no-store",
         });
@@ -113,12 +113,8 @@ export function calendarRoutes(sql: Sql, options: CalendarRouteOptions): Route[]
       method: "DELETE",
       path: "calendar.link",
       auth: "user",
-      async handle({ principal }) {
-        const revoked = await asUser(
-          sql,
-          principal.claims,
-          (tx) => revokeLink(tx, principal.userId),
-        );
+      async handle({ principal, db }) {
+        const revoked = await db.transaction((tx) => revokeLink(tx, principal.userId));
         return json(CalendarRevokeResponse.parse({ revoked }));
       },
     },

@@ -9,7 +9,7 @@
  * hint is worded from the next day's learner model (`plan/hint.ts`).
  */
 import { z } from "zod";
-import { asUser, type Sql, type Tx } from "../../_shared/db.ts";
+import type { Tx } from "../../_shared/db.ts";
 import { invalidRequest, sessionNotFound } from "../../_shared/errors.ts";
 import { recordEvent } from "../../_shared/events.ts";
 import type { Route } from "../../_shared/http/app.ts";
@@ -214,17 +214,15 @@ async function nextHint(tx: Tx, session: SessionFacts, facts: PreviousCompletion
   return nextDayHint(facts, { learner: learner.state, minutes: session.time_per_day_min });
 }
 
-export function dayDoneRoute(sql: Sql): Route {
+export function dayDoneRoute(): Route {
   return {
     method: "POST",
     path: "day.done",
     auth: "user",
-    async handle({ req, principal }) {
+    async handle({ req, principal, db }) {
       const body = await readJson(req, DayDoneBody);
-      const { completion, hint } = await asUser(
-        sql,
-        principal.claims,
-        (tx) => completeSession(tx, principal.userId, body),
+      const { completion, hint } = await db.transaction((tx) =>
+        completeSession(tx, principal.userId, body)
       );
       return json({
         ok: true,

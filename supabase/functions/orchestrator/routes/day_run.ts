@@ -9,7 +9,7 @@
 import type { AgentSignal } from "../../_shared/agents/signal.ts";
 import { runInBackground } from "../../_shared/background.ts";
 import { ApiError } from "../../_shared/errors.ts";
-import type { RequestContext, Route, UserPrincipal } from "../../_shared/http/app.ts";
+import type { RequestContext, Route, UserRequestContext } from "../../_shared/http/app.ts";
 import { readJson } from "../../_shared/http/body.ts";
 import { json } from "../../_shared/http/respond.ts";
 import { createEventStream, wantsEventStream } from "../../_shared/http/sse.ts";
@@ -39,7 +39,7 @@ function logResult(ctx: RequestContext, result: RunDayResult | ProvisionalRun) {
 
 async function stream(
   deps: RunDayDeps,
-  ctx: RequestContext & { principal: UserPrincipal },
+  ctx: UserRequestContext,
   body: DayRunBody,
 ): Promise<Response> {
   const events = createEventStream();
@@ -47,7 +47,7 @@ async function stream(
 
   const run = runDay(deps, {
     userId: ctx.principal.userId,
-    claims: ctx.principal.claims,
+    db: ctx.db,
     body,
     traceId: ctx.trace.traceId,
     receivedAt: ctx.receivedAt,
@@ -100,7 +100,7 @@ export function dayRunRoute(deps: RunDayDeps): Route {
       if (wantsEventStream(ctx.req)) return await stream(deps, ctx, body);
       const result = await runDay(deps, {
         userId: ctx.principal.userId,
-        claims: ctx.principal.claims,
+        db: ctx.db,
         body,
         traceId: ctx.trace.traceId,
         receivedAt: ctx.receivedAt,

@@ -18,7 +18,7 @@
  * directly: they freeze the streak). Events `intent_paused`, `intent_resumed` and
  * `intent_cancelled` are recorded in the same transaction.
  */
-import { asUser, type Sql, type Tx } from "../../_shared/db.ts";
+import type { Tx } from "../../_shared/db.ts";
 import { ApiError, invalidRequest } from "../../_shared/errors.ts";
 import { recordEvent } from "../../_shared/events.ts";
 import type { Route } from "../../_shared/http/app.ts";
@@ -119,37 +119,33 @@ export async function cancelIntent(tx: Tx, userId: string): Promise<ControlView>
 }
 
 /** The three routes, each in the caller's user transaction. */
-export function intentControlRoutes(sql: Sql): Route[] {
+export function intentControlRoutes(): Route[] {
   return [
     {
       method: "POST",
       path: "intent.pause",
       auth: "user",
-      async handle({ req, principal }) {
+      async handle({ req, db }) {
         const body = await readJson(req, IntentPauseBody);
-        return json(
-          await asUser(sql, principal.claims, (tx) => pauseIntent(tx, body.until ?? null)),
-        );
+        return json(await db.transaction((tx) => pauseIntent(tx, body.until ?? null)));
       },
     },
     {
       method: "POST",
       path: "intent.resume",
       auth: "user",
-      async handle({ req, principal }) {
+      async handle({ req, db }) {
         await readJson(req, IntentControlBody);
-        return json(await asUser(sql, principal.claims, resumeIntent));
+        return json(await db.transaction(resumeIntent));
       },
     },
     {
       method: "POST",
       path: "intent.cancel",
       auth: "user",
-      async handle({ req, principal }) {
+      async handle({ req, principal, db }) {
         await readJson(req, IntentControlBody);
-        return json(
-          await asUser(sql, principal.claims, (tx) => cancelIntent(tx, principal.userId)),
-        );
+        return json(await db.transaction((tx) => cancelIntent(tx, principal.userId)));
       },
     },
   ];

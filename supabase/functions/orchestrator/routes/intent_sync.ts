@@ -1,5 +1,5 @@
 /** `POST intent.sync` (spec 5.3): one active intent per user; same topic updates in place. */
-import { asUser, constraintName, jsonb, type Sql, sqlState, type Tx } from "../../_shared/db.ts";
+import { constraintName, jsonb, sqlState, type Tx } from "../../_shared/db.ts";
 import { ApiError, invalidRequest } from "../../_shared/errors.ts";
 import { recordEvent } from "../../_shared/events.ts";
 import { readJson } from "../../_shared/http/body.ts";
@@ -65,18 +65,16 @@ export async function syncIntent(
   return { intent: row, created: true };
 }
 
-export function intentSyncRoute(sql: Sql): Route {
+export function intentSyncRoute(): Route {
   return {
     method: "POST",
     path: "intent.sync",
     auth: "user",
-    async handle({ req, principal }) {
+    async handle({ req, principal, db }) {
       const body = await readJson(req, IntentSyncBody);
       try {
-        const { intent, created } = await asUser(
-          sql,
-          principal.claims,
-          (tx) => syncIntent(tx, principal.userId, body),
+        const { intent, created } = await db.transaction((tx) =>
+          syncIntent(tx, principal.userId, body)
         );
         return json(intentView(intent), created ? 201 : 200);
       } catch (error) {

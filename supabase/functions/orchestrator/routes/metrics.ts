@@ -10,9 +10,7 @@ import { asService, type Sql } from "../../_shared/db.ts";
 import type { Route } from "../../_shared/http/app.ts";
 import { readQuery } from "../../_shared/http/body.ts";
 import { json } from "../../_shared/http/respond.ts";
-
-const OUTCOMES = ["hit", "revalidated", "fetched", "stale", "unavailable"] as const;
-type Outcome = (typeof OUTCOMES)[number];
+import { AgentMetricsSchema, CALL_OUTCOMES } from "../../_shared/responses.ts";
 
 const MetricsQuery = z.strictObject({
   /** Seconds to look back. Default one hour, at most a week. */
@@ -33,21 +31,8 @@ interface AgentMetricsRow {
   p95_ms: number | null;
 }
 
-export interface AgentMetrics {
-  agent: string;
-  enabled: boolean;
-  calls: number;
-  outcomes: Record<Outcome, number>;
-  /** HTTP attempts, retries included. */
-  attempts: number;
-  latency_ms: { p50: number | null; p95: number | null };
-  /** Calls answered from the cache (fresh, revalidated or stale) over all calls; null if none. */
-  cache_hit_ratio: number | null;
-  /** This isolate's resilience state for the agent (each isolate keeps its own). */
-  isolate:
-    | { breaker: "closed" | "open" | "half-open"; in_flight: number; retry_budget: number }
-    | null;
-}
+/** One agent's line of the answer (its fields are documented on the schema). */
+export type AgentMetrics = z.infer<typeof AgentMetricsSchema>;
 
 function toMetrics(row: AgentMetricsRow, policies?: AgentPolicies): AgentMetrics {
   const hits = row.hit + row.revalidated + row.stale;
@@ -89,7 +74,7 @@ export function toPrometheus(agents: AgentMetrics[], windowS: number): string {
   };
   family("wisely_agent_calls", `Agent calls in the last ${windowS} s, by outcome.`);
   for (const a of agents) {
-    for (const outcome of OUTCOMES) {
+    for (const outcome of CALL_OUTCOMES) {
       lines.push(
         `wisely_agent_calls{agent="${a.agent}",outcome="${outcome}"} ${a.outcomes[outcome]}`,
       );

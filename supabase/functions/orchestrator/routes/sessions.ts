@@ -9,7 +9,6 @@
  * reads as skipped even if no day.tick has marked it yet.
  */
 import { z } from "zod";
-import { asUser, type Sql } from "../../_shared/db.ts";
 import { decodeCursor, encodeCursor } from "../../_shared/http/cursor.ts";
 import type { Route } from "../../_shared/http/app.ts";
 import { readQuery } from "../../_shared/http/body.ts";
@@ -110,15 +109,15 @@ const CSV_COLUMNS: {
   { name: "planned_on", value: (r) => r.planned_on },
 ];
 
-export function sessionsRoute(sql: Sql): Route {
+export function sessionsRoute(): Route {
   return {
     method: "GET",
     path: "sessions",
     auth: "user",
-    async handle({ req, url, principal }) {
+    async handle({ req, url, principal, db }) {
       const query = readQuery(url, SessionsQuery);
       const after = query.cursor === undefined ? null : decodeCursor(query.cursor, CursorSchema);
-      const rows = await asUser(sql, principal.claims, (tx) =>
+      const rows = await db.transaction((tx) =>
         tx<SessionListRow[]>`
           select s.id, s.intent_id, s.week, s.day, s.revision,
             s.plan_summary ->> 'title' as plan_title, s.degraded_mode, s.total_minutes,
@@ -140,7 +139,8 @@ export function sessionsRoute(sql: Sql): Route {
         }
           order by s.created_at desc, s.id desc
           limit ${query.limit + 1}
-        `);
+        `
+      );
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       const nextCursor = rows.length > query.limit && last

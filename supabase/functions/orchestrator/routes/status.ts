@@ -6,8 +6,9 @@
  * 413/415 for size and media type). Two route entries, one per method, sharing one handler.
  */
 import { z } from "zod";
-import { asUser, type Sql, type Tx } from "../../_shared/db.ts";
-import type { Route, UserPrincipal } from "../../_shared/http/app.ts";
+import type { Tx } from "../../_shared/db.ts";
+import type { Route } from "../../_shared/http/app.ts";
+import type { UserDb } from "../../_shared/user_db.ts";
 import { readJson } from "../../_shared/http/body.ts";
 import { json } from "../../_shared/http/respond.ts";
 
@@ -21,15 +22,14 @@ export async function readStatus(tx: Tx): Promise<unknown> {
 }
 
 /** `GET status` and `POST status`. */
-export function statusRoutes(sql: Sql): Route[] {
-  const respond = async (principal: UserPrincipal) =>
-    json(await asUser(sql, principal.claims, readStatus));
+export function statusRoutes(): Route[] {
+  const respond = async (db: UserDb) => json(await db.transaction(readStatus));
   return [
     {
       method: "GET",
       path: "status",
       auth: "user",
-      handle: ({ principal }) => respond(principal),
+      handle: ({ db }) => respond(db),
     },
     {
       method: "POST",
@@ -37,9 +37,9 @@ export function statusRoutes(sql: Sql): Route[] {
       auth: "user",
       // A read: a replayed answer would be a stale status, so Idempotency-Key is ignored.
       idempotent: false,
-      async handle({ req, principal }) {
+      async handle({ req, db }) {
         await readJson(req, StatusBody);
-        return await respond(principal);
+        return await respond(db);
       },
     },
   ];

@@ -2,7 +2,7 @@
  * A persistent, in-memory fault plan for one reference agent instance (spec 6.4, issue 3 item
  * 7): a queue of steps, each a fault for "the next N calls" or for every call from then on,
  * plus a counter of the protocol calls the agent received. Tests drive it over HTTP through the
- * agent's `_faults` control endpoint (see `server.ts`), which exists only when
+ * agent's `_faults` control endpoint (`control_route.ts`), which exists only when
  * `config.agentFaultInjection` is true.
  *
  * `next()` takes the head step's fault and consumes one of its calls; a step whose count

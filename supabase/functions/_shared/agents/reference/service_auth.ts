@@ -7,15 +7,7 @@
  */
 import { authenticate, type TokenVerifier } from "../../auth.ts";
 import type { Config } from "../../config.ts";
-import { ApiError } from "../../errors.ts";
-
-/** Why a request is not allowed in. */
-export class ServiceAuthError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ServiceAuthError";
-  }
-}
+import { ApiError, unauthorized } from "../../errors.ts";
 
 /**
  * Why no caller can be let in with this configuration, or null when some credential can be:
@@ -29,7 +21,10 @@ export function missingServiceCredentials(config: Config): string | null {
     "SUPABASE_URL: every request will be refused";
 }
 
-/** Resolves when the request carries the service principal; else throws `ServiceAuthError`. */
+/**
+ * Resolves when the request carries the service principal; else throws a 401 `ApiError`
+ * (`WWW-Authenticate: Bearer`): a user's token is refused as 401 too, not the API's 403.
+ */
 export async function requireServiceRole(
   request: Request,
   verifier: TokenVerifier,
@@ -41,6 +36,6 @@ export async function requireServiceRole(
     const message = cause.status === 403
       ? "Only the service principal may call agents."
       : cause.message;
-    throw new ServiceAuthError(message, { cause });
+    throw unauthorized(message, cause);
   }
 }

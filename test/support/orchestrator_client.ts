@@ -1,4 +1,9 @@
-/** The benchmark's HTTP client for the orchestrator, and the per-route request shapes. */
+/**
+ * The one HTTP client of the orchestrator for tests and benchmarks: a call as a learner (or the
+ * service) with a bearer token, timed, with the status, the parsed body and the error code, and
+ * the request shapes the routes take. A call never throws: no answer within the bound is
+ * `status 0, code "timeout"`, a refused connection `status 0` with the error's name.
+ */
 
 export interface CallResult {
   /** HTTP status; 0 when no response arrived (timeout or network error). */
@@ -15,11 +20,15 @@ export interface CallResult {
 }
 
 export interface CallOptions {
-  /** Bound on the whole call (default 30 s): a hang becomes `status 0, code "timeout"`. */
+  /** Bound on the whole call: a hang becomes `status 0, code "timeout"`. @default 30_000 */
   timeoutMs?: number;
+  /** Extra request headers (e.g. `Idempotency-Key`). @default none */
   headers?: Record<string, string>;
 }
 
+export type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH";
+
+/** The intent the benchmarks and the load test sync. */
 export const INTENT_BODY = {
   topic: "Machine Learning",
   depth: "informed",
@@ -34,19 +43,29 @@ export function weekDay(n: number): { week: number; day: number } {
   return { week: Math.floor((n - 1) / 7) + 1, day: ((n - 1) % 7) + 1 };
 }
 
+/** A day.done body whose numbers vary with `n`, so repeated completions are not identical. */
 export function dayDoneBody(sessionId: string, n = 0) {
   return { session_id: sessionId, completion_time_min: 40 + (n % 30), confidence: 3 + (n % 7) };
 }
 
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return text;
+  }
+}
+
 export class OrchestratorClient {
   readonly base: string;
+  /** `functionsUrl` is the stack's `…/functions/v1`. */
   constructor(functionsUrl: string) {
     this.base = `${functionsUrl}/orchestrator`;
   }
 
   async call(
     token: string,
-    method: "GET" | "POST",
+    method: Method,
     route: string,
     body?: unknown,
     options: CallOptions = {},
@@ -65,28 +84,20 @@ export class OrchestratorClient {
         signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
       });
       const text = await response.text();
-      const ms = performance.now() - started;
-      let parsed: unknown = null;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        parsed = text;
-      }
-      const code = response.ok ? null : (parsed as { code?: string } | null)?.code ?? null;
+      const parsed = parseBody(text);
       return {
         status: response.status,
-        ms,
+        ms: performance.now() - started,
         body: parsed,
-        code,
+        code: response.ok ? null : (parsed as { code?: string } | null)?.code ?? null,
         retryAfter: response.headers.get("retry-after"),
         bytes: text.length,
       };
     } catch (error) {
-      const ms = performance.now() - started;
       const name = error instanceof Error ? error.name : "Error";
       return {
         status: 0,
-        ms,
+        ms: performance.now() - started,
         body: null,
         code: name === "TimeoutError" ? "timeout" : name,
         retryAfter: null,
@@ -94,6 +105,11 @@ export class OrchestratorClient {
       };
     }
   }
+}
+
+/** True for a 2xx answer. */
+export function isOk(result: Pick<CallResult, "status">): boolean {
+  return result.status >= 200 && result.status < 300;
 }
 
 /** `200`, `503 DATABASE_UNAVAILABLE`, `0 timeout`: how outcomes are counted. */

@@ -4,14 +4,13 @@
  * failed check, not a crashed caller); agents answering after a fixed latency; learners.
  * Shared by `deno task db-faults` and `test/e2e/db_outage.test.ts`.
  */
-import postgres from "postgres";
-import { migrate } from "../../dev/migrate.ts";
-import { attachPgControl, type PgControl } from "../../dev/pg_control.ts";
-import { type PgCluster, startPgCluster } from "../../dev/pg_cluster.ts";
-import { OrchestratorClient } from "./client.ts";
-import type { DrillOptions } from "./outage.ts";
-import { type ServerProcess, startServerProcess } from "./server_proc.ts";
-import { type BenchUser, createUsers, relaxRateLimits, serviceJwt, setAllFaults } from "./world.ts";
+import type { PgControl } from "../../dev/pg_control.ts";
+import { type Cluster, openCluster } from "./cluster.ts";
+import { relaxRateLimits, setAllFaults } from "./faults.ts";
+import { OrchestratorClient } from "./orchestrator_client.ts";
+import type { DrillOptions } from "./outage_drill.ts";
+import { type ServerProcess, startServerProcess } from "./server_process.ts";
+import { createUsers, localServiceToken, type TestUser } from "./users.ts";
 
 export interface OutageRigOptions {
   /** Learners to create. */
@@ -20,17 +19,15 @@ export interface OutageRigOptions {
   agentLatencyMs: number;
   /** Where the stack writes its request log. */
   logFile: string;
-  /** Stack pool size. Default: the stack's. */
+  /** Stack pool size. @default the stack's */
   poolMax?: number;
 }
 
 export interface OutageRig {
-  cluster: PgCluster;
-  /** Superuser pool on the drill's database. */
-  admin: postgres.Sql;
+  cluster: Cluster;
   control: PgControl;
   stack: ServerProcess;
-  users: BenchUser[];
+  users: TestUser[];
   /** The parts of `runOutageDrill`'s options that describe this rig. */
   targets: Pick<
     DrillOptions,
@@ -41,50 +38,40 @@ export interface OutageRig {
 }
 
 export async function startOutageRig(options: OutageRigOptions): Promise<OutageRig> {
-  const cluster = await startPgCluster();
-  const admin = postgres(cluster.url, { max: 2, prepare: false, onnotice: () => {} });
+  // Always a throwaway cluster: the drill stops it.
+  const cluster = await openCluster({ url: null, adminMax: 2 });
   let stack: ServerProcess | null = null;
   const close = async () => {
     await stack?.stop().catch(() => {});
-    await admin.end({ timeout: 2 }).catch(() => {});
     await cluster.stop();
   };
   try {
-    await migrate(admin, { bootstrap: true });
     // The drill is about the database, not rate limits: its learners retry far faster than people.
-    await relaxRateLimits(admin);
-    const control = await attachPgControl(cluster.url);
+    await relaxRateLimits({ sql: cluster.admin });
     stack = await startServerProcess({
-      mode: "stack",
+      kind: "stack",
       databaseUrl: cluster.url,
-      migrate: false,
       agentFaults: true,
       poolMax: options.poolMax,
       logFile: options.logFile,
     });
+    const latency = options.agentLatencyMs;
     await setAllFaults(
-      stack.functionsUrl,
-      await serviceJwt(),
-      options.agentLatencyMs > 0
-        ? [{ fault: { latency_ms: options.agentLatencyMs }, count: "always" }]
-        : [],
+      { functionsUrl: stack.functionsUrl, serviceToken: localServiceToken, sql: cluster.admin },
+      latency > 0 ? [{ fault: { latency_ms: latency }, count: "always" }] : [],
     );
-    const users = await createUsers(
-      admin,
-      options.learners,
-      stack.issuer ?? `${stack.url}/auth/v1`,
-    );
+    const users = await createUsers(cluster.admin, options.learners, { issuer: stack.issuer! });
     const running = stack;
+    const control = cluster.control!;
     return {
       cluster,
-      admin,
       control,
       stack,
       users,
       targets: {
         api: new OrchestratorClient(stack.functionsUrl),
         functionsUrl: stack.functionsUrl,
-        admin,
+        admin: cluster.admin,
         databaseUrl: cluster.url,
         control,
         users,

@@ -1,0 +1,264 @@
+/**
+ * Claiming a learning day (spec 5.4, single flight across isolates): one transaction loads the
+ * intent and the day's session; when a run is needed it claims the (intent, week, day) in
+ * `wisely.run_claims` (`wisely.claim_run`, which fixes the claim's expiry) and loads agents,
+ * settings, history and cache. A request that finds the day claimed waits for the other run's
+ * session instead; a failed run releases its claim so the waiting ones can take over.
+ */
+import { type CacheEntry, type CacheRow, pickCacheEntries } from "../../_shared/agents/cache.ts";
+import { sleep } from "../../_shared/agents/deadline.ts";
+import { type AgentConfig, parseAgentRows } from "../../_shared/agents/registry.ts";
+import { AGENT_SCOPES, scopeKey } from "../../_shared/agents/scope.ts";
+import type { Tx } from "../../_shared/db.ts";
+import { type LoadedLearner, loadLearner } from "../../_shared/memory/learner.ts";
+import type { DayRunBody } from "../../_shared/schemas.ts";
+import { loadSettings, type Settings } from "../../_shared/settings.ts";
+import type { UserDb } from "../../_shared/user_db.ts";
+import type { IntentRow } from "../intents.ts";
+import type { WaitingRun } from "../provisional.ts";
+import type { SessionRow } from "../sessions.ts";
+import { agentRequest, previousCompletion } from "./fan_out.ts";
+
+/** A claim whose release failed (database gone) is retried this often, then left to expire. */
+const RELEASE_RETRY_MS = 1_000;
+const RELEASE_ATTEMPTS = 5;
+/** How often a waiting request looks for the claimed run's session: starts fast, backs off. */
+const WAIT_POLL_FIRST_MS = 25;
+const WAIT_POLL_MAX_MS = 250;
+
+/** The learner's day a run is about: whose transactions, and which day. */
+export interface DayRef {
+  userId: string;
+  /** The user's transactions (user_db.ts): the request's, or day.tick's plain ones. */
+  db: UserDb;
+  body: DayRunBody;
+}
+
+/** The intent's completions so far, and the last one before the day. */
+export interface History {
+  completed_sessions: number;
+  last_confidence: number | null;
+  last_completion_time_min: number | null;
+  last_hint: string | null;
+  last_week: number | null;
+  last_day: number | null;
+  last_planned_minutes: number | null;
+}
+
+/** A day this request claimed, with everything its run needs. */
+export interface ClaimedRun {
+  intent: IntentRow;
+  claimId: string;
+  agents: AgentConfig[];
+  settings: Settings;
+  history: History;
+  /** The learner model of the day (memory/learner.ts). */
+  learner: LoadedLearner;
+  cache: Map<AgentConfig["name"], CacheEntry>;
+}
+
+/** What the first transaction found. */
+export type Loaded =
+  | { kind: "no_intent" }
+  | { kind: "existing"; session: SessionRow }
+  | { kind: "busy"; expiresAt: Date; waiting: WaitingRun }
+  | { kind: "run"; claimed: ClaimedRun };
+
+/**
+ * `stale`: a session nobody opened yet whose inputs changed since it was composed (a
+ * completion marked it, or it was planned for an earlier local date): composed again instead
+ * of returned (migration 20260101000900).
+ */
+type StoredSession = SessionRow & { opened_at: Date | null; stale: boolean };
+
+function sessionQuery(tx: Tx, userId: string, body: DayRunBody) {
+  return tx<StoredSession[]>`
+    select s.*, (s.opened_at is null and (s.inputs_changed_at is not null
+      or s.planned_on < (now() at time zone i.user_tz)::date)) as stale
+    from wisely.sessions s
+    join wisely.intents i on i.id = s.intent_id
+    where i.user_id = ${userId} and i.active and s.week = ${body.week} and s.day = ${body.day}
+  `;
+}
+
+/** A stored session is returned as it is unless it is stale or the learner forces a refresh. */
+function reusable(session: StoredSession | undefined, body: DayRunBody): session is StoredSession {
+  return session !== undefined && !body.force_refresh && !session.stale;
+}
+
+/**
+ * Returns the stored session, marking it opened when the learner is the one shown it (its
+ * `state` follows: a trigger of migration 20260101001100 keeps it true to opened_at, planned_on
+ * and the completion; day.tick's runs, `opens: false`, leave it `planned`).
+ */
+async function returnExisting(tx: Tx, session: StoredSession, opens: boolean): Promise<Loaded> {
+  if (opens && session.opened_at === null) {
+    await tx`update wisely.sessions set opened_at = now() where id = ${session.id}`;
+  }
+  return { kind: "existing", session };
+}
+
+/** The first transaction of a run: the stored session, or a claim (or someone else's). */
+export async function load(
+  tx: Tx,
+  userId: string,
+  body: DayRunBody,
+  edgeBaseUrl: string,
+  opens: boolean,
+): Promise<Loaded> {
+  const [[intent], [existing]] = await Promise.all([
+    tx<IntentRow[]>`select * from wisely.intents where user_id = ${userId} and active`,
+    sessionQuery(tx, userId, body),
+  ]);
+  if (!intent) return { kind: "no_intent" };
+  if (reusable(existing, body)) return await returnExisting(tx, existing, opens);
+
+  const found = await claimAndLoad(tx, userId, intent, body);
+  const { claim, finished, settings, history, learner } = found;
+  const agents = parseAgentRows(found.agentRows, edgeBaseUrl);
+  const cache = pickCacheEntries(agents, found.cacheRows, {
+    intentId: intent.id,
+    week: body.week,
+    day: body.day,
+  });
+  if (!claim?.claim_id) {
+    // What a provisional answer needs if the other run outlasts this request's deadline.
+    const waiting: WaitingRun = {
+      intent,
+      agents,
+      settings,
+      cache,
+      request: agentRequest(userId, intent, body, history, learner),
+      previous: previousCompletion(history),
+      learner: learner.state,
+    };
+    return { kind: "busy", expiresAt: claim?.expires_at ?? new Date(), waiting };
+  }
+  if (reusable(finished, body)) {
+    await releaseClaim(tx, intent.id, body, claim.claim_id);
+    return await returnExisting(tx, finished, opens);
+  }
+  const claimId = claim.claim_id;
+  return {
+    kind: "run",
+    claimed: { intent, claimId, agents, settings, history, learner, cache },
+  };
+}
+
+/**
+ * Pipelined: the claim, a second look at the session, and everything a run needs. Each
+ * statement sees what committed before it started, so the second look catches a run that
+ * finished between the first look and the claim.
+ */
+async function claimAndLoad(tx: Tx, userId: string, intent: IntentRow, body: DayRunBody) {
+  const scopeKeys = AGENT_SCOPES.map((scope) => scopeKey(scope, intent.id, body.week, body.day));
+  const [[claim], [finished], agentRows, settings, [history], cacheRows, learner] = await Promise
+    .all([
+      // The claim lasts the run's deadline plus a grace period (the function reads both): long
+      // enough for any run that is still alive, short enough that a crashed one does not block
+      // the day for long. A null claim_id: another run holds the day until expires_at.
+      tx<{ claim_id: string | null; expires_at: Date }[]>`
+        select claim_id, expires_at
+        from wisely.claim_run(${intent.id}, ${body.week}, ${body.day}, ${body.research})
+      `,
+      sessionQuery(tx, userId, body),
+      tx`select * from wisely.agents order by sort_order, name`,
+      loadSettings(tx),
+      historyQuery(tx, intent.id, body),
+      tx<CacheRow[]>`
+        select agent, scope_key, etag, payload, fetched_at, validated_at
+        from wisely.agent_cache
+        where user_id = ${userId} and scope_key = any(${scopeKeys})
+      `,
+      loadLearner(tx, intent.id, body.week, body.day),
+    ]);
+  return { claim, finished, agentRows, settings, history, cacheRows, learner };
+}
+
+function historyQuery(tx: Tx, intentId: string, body: DayRunBody) {
+  return tx<History[]>`
+    select
+      (select count(*)::int from wisely.completions c
+        join wisely.sessions s on s.id = c.session_id
+        where s.intent_id = ${intentId}) as completed_sessions,
+      last.confidence as last_confidence,
+      last.completion_time_min as last_completion_time_min,
+      last.next_day_hint as last_hint,
+      last.week as last_week,
+      last.day as last_day,
+      last.total_minutes as last_planned_minutes
+    from (select 1) one
+    left join lateral (
+      select c.confidence, c.completion_time_min, c.next_day_hint, s.week, s.day,
+        s.total_minutes
+      from wisely.completions c join wisely.sessions s on s.id = c.session_id
+      where s.intent_id = ${intentId}
+        and (s.week, s.day) < (${body.week}::int, ${body.day}::int)
+      order by s.week desc, s.day desc
+      limit 1
+    ) last on true
+  `;
+}
+
+function releaseClaim(tx: Tx, intentId: string, body: DayRunBody, claimId: string) {
+  return tx`select wisely.release_run(${intentId}, ${body.week}, ${body.day}, ${claimId})`;
+}
+
+/**
+ * Releases a claim after a failed run, retrying for a few seconds when the database itself is
+ * what failed, so waiting requests can take over before the claim expires. Never throws.
+ */
+export async function releaseAfterFailure(day: DayRef, claimed: ClaimedRun): Promise<void> {
+  for (let attempt = 1; attempt <= RELEASE_ATTEMPTS; attempt++) {
+    try {
+      await day.db.transaction((tx) =>
+        releaseClaim(tx, claimed.intent.id, day.body, claimed.claimId)
+      );
+      return;
+    } catch {
+      if (attempt < RELEASE_ATTEMPTS) await sleep(RELEASE_RETRY_MS);
+    }
+  }
+}
+
+/** How a wait for another request's run of the day ended. */
+export type Waited =
+  | { kind: "session"; session: SessionRow }
+  /** The claim expired or vanished without a session: the caller may claim the day. */
+  | { kind: "free" }
+  /** This request's own deadline came first: it answers provisionally (provisional.ts). */
+  | { kind: "deadline" };
+
+/**
+ * Waits while another request runs the day, polling until its claim is released (its session,
+ * or `free`), or until `endsAt` (`deadline`): a waiting request never outlives its own
+ * deadline, whatever the other run's is.
+ */
+export async function waitForClaimedRun(
+  day: DayRef,
+  intentId: string,
+  expiresAt: Date,
+  endsAt: number,
+): Promise<Waited> {
+  let delay = WAIT_POLL_FIRST_MS;
+  while (Date.now() < expiresAt.getTime()) {
+    const left = endsAt - performance.now();
+    if (left <= 0) return { kind: "deadline" };
+    await sleep(Math.min(delay, left));
+    delay = Math.min(delay * 2, WAIT_POLL_MAX_MS);
+    const [claim, session] = await day.db.transaction((tx) =>
+      Promise.all([
+        tx`
+          select 1 from wisely.run_claims
+          where intent_id = ${intentId} and week = ${day.body.week}
+            and day = ${day.body.day} and expires_at > now()
+        `,
+        sessionQuery(tx, day.userId, day.body),
+      ])
+    );
+    if (claim.length === 0) {
+      return session[0] ? { kind: "session", session: session[0] } : { kind: "free" };
+    }
+  }
+  return { kind: "free" };
+}
