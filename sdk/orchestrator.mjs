@@ -256,16 +256,8 @@ export class LearningOrchestrator {
    * @param {CallOptions} [options]
    * @returns {Promise<IntentControlResponse>}
    */
-  async pauseIntent(pause = {}, options = {}) {
-    const { data } = await this.#invoke("intent.pause", {
-      method: "POST",
-      body: pause,
-      ...options,
-    });
-    return /** @type {IntentControlResponse} */ (expectObject(
-      data,
-      "intent.pause",
-    ));
+  pauseIntent(pause = {}, options = {}) {
+    return this.#control("intent.pause", pause, options);
   }
 
   /**
@@ -273,16 +265,8 @@ export class LearningOrchestrator {
    * @param {CallOptions} [options]
    * @returns {Promise<IntentControlResponse>}
    */
-  async resumeIntent(options = {}) {
-    const { data } = await this.#invoke("intent.resume", {
-      method: "POST",
-      body: {},
-      ...options,
-    });
-    return /** @type {IntentControlResponse} */ (expectObject(
-      data,
-      "intent.resume",
-    ));
+  resumeIntent(options = {}) {
+    return this.#control("intent.resume", {}, options);
   }
 
   /**
@@ -291,16 +275,20 @@ export class LearningOrchestrator {
    * @param {CallOptions} [options]
    * @returns {Promise<IntentControlResponse>}
    */
-  async cancelIntent(options = {}) {
-    const { data } = await this.#invoke("intent.cancel", {
-      method: "POST",
-      body: {},
-      ...options,
-    });
-    return /** @type {IntentControlResponse} */ (expectObject(
-      data,
-      "intent.cancel",
-    ));
+  cancelIntent(options = {}) {
+    return this.#control("intent.cancel", {}, options);
+  }
+
+  /**
+   * The one shape of the three intent controls: POST a body, get the intent's new state.
+   * @param {"intent.pause" | "intent.resume" | "intent.cancel"} route
+   * @param {IntentPauseRequest | Record<string, never>} body
+   * @param {CallOptions} options
+   * @returns {Promise<IntentControlResponse>}
+   */
+  async #control(route, body, options) {
+    const { data } = await this.#invoke(route, { method: "POST", body, ...options });
+    return /** @type {IntentControlResponse} */ (expectObject(data, route));
   }
 
   /**

@@ -1,4 +1,5 @@
-/** The intent row and its API view (spec 5.3). */
+/** The intent row, its API view (spec 5.3) and what the plan reads of it. */
+import type { PlanIntent } from "../_shared/plan/types.ts";
 
 export interface IntentRow {
   id: string;
@@ -13,6 +14,16 @@ export interface IntentRow {
   active: boolean;
   created_at: Date;
   updated_at: Date;
+}
+
+/** What composing a plan reads of the intent. */
+export function planIntent(row: IntentRow): PlanIntent {
+  return {
+    topic: row.topic,
+    depth: row.depth,
+    end_goal: row.end_goal,
+    time_per_day_min: row.time_per_day_min,
+  };
 }
 
 export function intentView(row: IntentRow) {

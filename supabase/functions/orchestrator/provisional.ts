@@ -19,7 +19,7 @@ import { type AgentSignal, isCacheHit } from "../_shared/agents/signal.ts";
 import { composePlan } from "../_shared/plan/compose.ts";
 import type { LearnerState, PreviousCompletion } from "../_shared/plan/types.ts";
 import type { Settings } from "../_shared/settings.ts";
-import type { IntentRow } from "./intents.ts";
+import { type IntentRow, planIntent } from "./intents.ts";
 import { signalQuality } from "./signal_quality.ts";
 
 /** What the waiting request loaded with its (refused) claim. */
@@ -92,12 +92,7 @@ export async function composeProvisional(input: ProvisionalInput): Promise<Provi
     onSettle: input.onAgentSettled,
   });
   const composed = composePlan({
-    intent: {
-      topic: intent.topic,
-      depth: intent.depth,
-      end_goal: intent.end_goal,
-      time_per_day_min: intent.time_per_day_min,
-    },
+    intent: planIntent(intent),
     week: request.week,
     day: request.day,
     signals: fan.signals,

@@ -15,7 +15,7 @@ import { composePlan } from "../../_shared/plan/compose.ts";
 import type { ComposedPlan, PreviousCompletion } from "../../_shared/plan/types.ts";
 import type { DayRunBody } from "../../_shared/schemas.ts";
 import { recentTransactionMs } from "../../_shared/transaction_latency.ts";
-import type { IntentRow } from "../intents.ts";
+import { type IntentRow, planIntent } from "../intents.ts";
 import type { ClaimedRun, DayRef, History } from "./claim.ts";
 import { fanOutDeadlineMs, runDeadlineMs } from "./deadline.ts";
 
@@ -70,12 +70,7 @@ export async function fanOutAndCompose(
     policyFor: deps.policies?.forRun(settings),
   });
   const composed = composePlan({
-    intent: {
-      topic: intent.topic,
-      depth: intent.depth,
-      end_goal: intent.end_goal,
-      time_per_day_min: intent.time_per_day_min,
-    },
+    intent: planIntent(intent),
     week: body.week,
     day: body.day,
     signals: fan.signals,
