@@ -29,9 +29,19 @@ export interface RecordReviewsInput {
   day: number;
   /** The session's learning day (completed sessions before it in programme order, plus one). */
   learningDay: number;
-  /** When the session was completed (its first completion). */
-  reviewedAt: Date;
   items: readonly RatedObjective[];
+}
+
+/** What `recordReviews` resolves to. */
+export interface RecordedReviews {
+  /** Whether the session's ratings changed. */
+  changed: boolean;
+  /**
+   * The memory writes, sent and not yet answered: statements sent on the transaction after
+   * them see them (a transaction's statements run in the order sent), so the caller can send
+   * its next read at once, pipelined, and must await this before it commits.
+   */
+  stored: Promise<unknown>;
 }
 
 const HistoryRow = z.object({
@@ -47,9 +57,10 @@ const HistoryRow = z.object({
 /**
  * Replaces the session's reviews with `items` and brings the memory of every objective it
  * touched (before or now) in line with its history: replayed and stored, or deleted when no
- * review of it is left. Returns whether the session's ratings changed.
+ * review of it is left. Each review is dated by the session's completion (its first one), so
+ * the completion's upsert may be sent just before this, pipelined.
  */
-export async function recordReviews(tx: Tx, input: RecordReviewsInput): Promise<boolean> {
+export async function recordReviews(tx: Tx, input: RecordReviewsInput): Promise<RecordedReviews> {
   const { sessionId, intentId } = input;
   const rows = input.items.map((item) => ({
     key: item.key,
@@ -67,17 +78,25 @@ export async function recordReviews(tx: Tx, input: RecordReviewsInput): Promise<
         (session_id, objective_key, user_id, intent_id, week, day, learning_day, rating,
           in_review, reviewed_at)
       select ${sessionId}, x.key, ${input.userId}, ${intentId}, ${input.week}, ${input.day},
-        ${input.learningDay}, x.rating, x.in_review, ${input.reviewedAt}
+        ${input.learningDay}, x.rating, x.in_review,
+        (select c.completed_at from wisely.completions c where c.session_id = ${sessionId})
       from jsonb_to_recordset(${jsonb(tx, rows)}) as x (key text, rating smallint,
         in_review boolean)
     `,
   ]);
   const keys = [...new Set([...removed.map((r) => r.key), ...rows.map((r) => r.key)])];
-  if (keys.length > 0) await storeReplayed(tx, input, keys);
-  return !sameRatings(removed, rows);
+  const { stored } = keys.length > 0
+    ? await storeReplayed(tx, input, keys)
+    : { stored: Promise.resolve() };
+  return { changed: !sameRatings(removed, rows), stored };
 }
 
-async function storeReplayed(tx: Tx, input: RecordReviewsInput, keys: string[]) {
+/** Reads the keys' history and sends the replayed memory (wrapped, so it is not awaited). */
+async function storeReplayed(
+  tx: Tx,
+  input: RecordReviewsInput,
+  keys: string[],
+): Promise<Pick<RecordedReviews, "stored">> {
   const history = z.array(HistoryRow).parse(
     await tx`
       select r.objective_key as key, r.rating, r.learning_day, r.week, r.day, r.reviewed_at,
@@ -103,7 +122,7 @@ async function storeReplayed(tx: Tx, input: RecordReviewsInput, keys: string[]) 
     return [memoryRow(key, texts.get(key) ?? key, first, last.reviewed_at, memory)];
   });
   const kept = states.map((s) => s.key);
-  await Promise.all([
+  const stored = Promise.all([
     tx`
       delete from wisely.objective_memory
       where intent_id = ${input.intentId} and objective_key = any(${keys})
@@ -128,6 +147,7 @@ async function storeReplayed(tx: Tx, input: RecordReviewsInput, keys: string[]) 
         last_reviewed_at = excluded.last_reviewed_at, updated_at = now()
     `,
   ]);
+  return { stored };
 }
 
 /** The stored row: FSRS state, first meeting (origin) and last review. */

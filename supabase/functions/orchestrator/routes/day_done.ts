@@ -152,35 +152,25 @@ export async function completeSession(tx: Tx, userId: string, body: DayDoneBody)
   const rated = rateObjectives(body, coveredObjectives(session.plan), facts);
   const next = nextDay(session.week, session.day);
 
-  // `xmax = 0` only for a freshly inserted row: the first completion emits the event. The hint
-  // is set below, once the memory it is worded from is up to date.
-  const [completion] = await tx<CompletionRow[]>`
-    insert into wisely.completions
-      (session_id, user_id, completion_time_min, confidence, notes, next_day_hint)
-    values (${session.id}, ${userId}, ${body.completion_time_min}, ${body.confidence},
-      ${body.notes ?? null}, '')
-    on conflict (session_id) do update set
-      completion_time_min = excluded.completion_time_min,
-      confidence = excluded.confidence,
-      notes = excluded.notes,
-      updated_at = now()
-    returning session_id, completion_time_min, confidence, notes, completed_at,
-      (xmax = 0) as first
-  `;
-  const ratingsChanged = await recordReviews(tx, {
+  // Sent together, in this order, one round trip: the completion (`xmax = 0` only for a
+  // freshly inserted row: the first completion emits the event; the hint is set below, once
+  // the memory it is worded from is up to date), then the reviews dated by it.
+  const upserted = upsertCompletion(tx, userId, session.id, body);
+  const recorded = recordReviews(tx, {
     sessionId: session.id,
     userId,
     intentId: session.intent_id,
     week: session.week,
     day: session.day,
     learningDay: session.learning_day,
-    reviewedAt: completion.completed_at,
     items: rated,
   });
-  const changed = completion.first || ratingsChanged ||
+  const [[completion], reviews] = await Promise.all([upserted, recorded]);
+  const changed = completion.first || reviews.changed ||
     before?.confidence !== body.confidence ||
     before?.completion_time_min !== body.completion_time_min;
-  const hint = await nextHint(tx, session, facts);
+  // The next day's learner model is read right behind the memory writes, which it sees.
+  const [, hint] = await Promise.all([reviews.stored, nextHint(tx, session, facts)]);
   await Promise.all([
     tx`update wisely.completions set next_day_hint = ${hint} where session_id = ${session.id}`,
     // A next-day plan made before this completion (or before its correction) and not seen yet
@@ -204,6 +194,23 @@ export async function completeSession(tx: Tx, userId: string, body: DayDoneBody)
       : null,
   ]);
   return { completion, hint };
+}
+
+/** Inserts or corrects the session's completion; its hint is set once it is worded. */
+function upsertCompletion(tx: Tx, userId: string, sessionId: string, body: DayDoneBody) {
+  return tx<CompletionRow[]>`
+    insert into wisely.completions
+      (session_id, user_id, completion_time_min, confidence, notes, next_day_hint)
+    values (${sessionId}, ${userId}, ${body.completion_time_min}, ${body.confidence},
+      ${body.notes ?? null}, '')
+    on conflict (session_id) do update set
+      completion_time_min = excluded.completion_time_min,
+      confidence = excluded.confidence,
+      notes = excluded.notes,
+      updated_at = now()
+    returning session_id, completion_time_min, confidence, notes, completed_at,
+      (xmax = 0) as first
+  `.execute();
 }
 
 /** The hint, from the next day's learner model as that day's day.run will load it. */

@@ -28,40 +28,47 @@ export async function syncIntent(
   `;
   await lock;
   if (active?.same_topic) {
-    const [row] = await tx<IntentRow[]>`
-      update wisely.intents set
-        topic = ${body.topic}, depth = ${body.depth}, end_goal = ${body.end_goal},
-        time_per_day_min = ${body.time_per_day_min}, user_tz = ${body.user_tz},
-        plan_time = ${planTime}::time, meta = ${jsonb(tx, body.meta)}, updated_at = now()
-      where id = ${active.id}
-      returning *
-    `;
-    await recordEvent(tx, "intent_synced", {
-      intent_id: row.id,
-      created: false,
-      replaced_intent_id: null,
-    });
+    // Pipelined: the update, then its event (record_event sees the row as updated).
+    const [[row]] = await Promise.all([
+      tx<IntentRow[]>`
+        update wisely.intents set
+          topic = ${body.topic}, depth = ${body.depth}, end_goal = ${body.end_goal},
+          time_per_day_min = ${body.time_per_day_min}, user_tz = ${body.user_tz},
+          plan_time = ${planTime}::time, meta = ${jsonb(tx, body.meta)}, updated_at = now()
+        where id = ${active.id}
+        returning *
+      `.execute(),
+      recordEvent(tx, "intent_synced", {
+        intent_id: active.id,
+        created: false,
+        replaced_intent_id: null,
+      }),
+    ]);
     return { intent: row, created: false };
   }
-  // Pipelined: retire the old intent, insert the new one (the unique index on active intents
-  // sees the first statement's effect), and record the event for it.
-  const retire = active
-    ? tx`update wisely.intents set active = false, updated_at = now() where id = ${active.id}`
-      .execute()
-    : null;
-  const [row] = await tx<IntentRow[]>`
-    insert into wisely.intents
-      (user_id, topic, depth, end_goal, time_per_day_min, user_tz, plan_time, meta)
-    values (${userId}, ${body.topic}, ${body.depth}, ${body.end_goal},
-      ${body.time_per_day_min}, ${body.user_tz}, ${planTime}::time, ${jsonb(tx, body.meta)})
-    returning *
-  `;
-  await retire;
-  await recordEvent(tx, "intent_synced", {
-    intent_id: row.id,
-    created: true,
-    replaced_intent_id: active?.id ?? null,
-  });
+  // Pipelined, one round trip, sent in this order (`execute` sends a query at once; recordEvent
+  // sends its statement when called): retire the old intent, insert the new one (the unique
+  // index on active intents sees the first statement's effect) under an id chosen here, so its
+  // event can be sent behind it.
+  const id = crypto.randomUUID();
+  const [, [row]] = await Promise.all([
+    active
+      ? tx`update wisely.intents set active = false, updated_at = now() where id = ${active.id}`
+        .execute()
+      : null,
+    tx<IntentRow[]>`
+      insert into wisely.intents
+        (id, user_id, topic, depth, end_goal, time_per_day_min, user_tz, plan_time, meta)
+      values (${id}, ${userId}, ${body.topic}, ${body.depth}, ${body.end_goal},
+        ${body.time_per_day_min}, ${body.user_tz}, ${planTime}::time, ${jsonb(tx, body.meta)})
+      returning *
+    `.execute(),
+    recordEvent(tx, "intent_synced", {
+      intent_id: id,
+      created: true,
+      replaced_intent_id: active?.id ?? null,
+    }),
+  ]);
   return { intent: row, created: true };
 }
 

@@ -88,6 +88,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     , needsTypes = options.fetch_types
     , backendParameters = {}
     , statements = {}
+    , descriptions = {} // Wisely patch: the describe cache, see build()
     , statementId = Math.random().toString(36).slice(2)
     , statementCount = 1
     , closedTime = 0
@@ -239,10 +240,18 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     q.onlyDescribe && (delete statements[q.signature])
     q.parameters = q.parameters || parameters
     q.prepared = q.prepare && q.signature in statements
-    q.describeFirst = q.onlyDescribe || (parameters.length && !q.prepared)
+    // Wisely patch (describe cache): without prepared statements (the transaction pooler), a
+    // query with parameters was described first on every run, a round trip of its own that
+    // also stopped the queries after it from being pipelined. The parameter types the server
+    // described are kept per connection, by query text and inferred types, so a later run sends
+    // one unnamed Parse/Bind/Execute with them, as pgx's describe-cache mode does. An error
+    // drops the entry (ErrorResponse), so a changed schema is described again on the next run.
+    q.describeKey = !q.prepare && !q.onlyDescribe && parameters.length ? types + string : null
+    const described = q.describeKey !== null && descriptions[q.describeKey]
+    q.describeFirst = q.onlyDescribe || (parameters.length && !q.prepared && !described)
     q.statement = q.prepared
       ? statements[q.signature]
-      : { string, types, name: q.prepare ? statementId + statementCount++ : '' }
+      : { string, types: described ? described.slice() : types, name: q.prepare ? statementId + statementCount++ : '' }
 
     typeof options.debug === 'function' && options.debug(id, string, parameters, types)
   }
@@ -377,6 +386,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   function connected() {
     try {
       statements = {}
+      descriptions = {}
       needsTypes = options.fetch_types
       statementId = Math.random().toString(36).slice(2)
       statementCount = 1
@@ -648,6 +658,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       !query.statement.types[i] && (query.statement.types[i] = x.readUInt32BE(7 + i * 4))
 
     query.prepare && (statements[query.signature] = query.statement)
+    query.describeKey !== null && (descriptions[query.describeKey] = query.statement.types.slice())
     query.describeFirst && !query.onlyDescribe && (write(prepared(query)), query.describeFirst = false)
   }
 
@@ -830,6 +841,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   function ErrorResponse(x) {
     if (query) {
       (query.cursorFn || query.describeFirst) && write(Sync)
+      query.describeKey && delete descriptions[query.describeKey] // Wisely patch: see build()
       errorResponse = Errors.postgres(parseError(x))
     } else {
       errored(Errors.postgres(parseError(x)))

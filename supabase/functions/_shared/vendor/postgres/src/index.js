@@ -241,18 +241,30 @@ function Postgres(a, b) {
     let savepoints = 0
       , connection
       , prepare = null
+      , reserve
 
     try {
-      await sql.unsafe('begin ' + options.replace(/[^a-z ]/ig, ''), [], { onexecute }).execute()
+      // Wisely patch (pipelined BEGIN): the callback starts once BEGIN is written to its
+      // connection (`onexecute`), not once its answer is back, so the transaction's first
+      // statement is pipelined behind BEGIN instead of waiting a round trip for it. Its answer
+      // is awaited before COMMIT (scope); a BEGIN that fails fails the transaction. The pool
+      // parks a connection whose execute answered falsy in `full`, where the transaction's own
+      // queries would wait for BEGIN's answer; it is reserved for this transaction alone, so it
+      // moves to `reserved` (where only this scope's handler sends on it) at once.
+      const written = new Promise(resolve => reserve = resolve)
+      const began = sql.unsafe('begin ' + options.replace(/[^a-z ]/ig, ''), [], { onexecute }).execute()
+      began.catch(() => { /* awaited in scope; this only marks it handled meanwhile */ })
+      await Promise.race([written, began])
+      connection.queue === full && move(connection, reserved)
       return await Promise.race([
-        scope(connection, fn),
+        scope(connection, fn, undefined, began),
         new Promise((_, reject) => connection.onclose = reject)
       ])
     } catch (error) {
       throw error
     }
 
-    async function scope(c, fn, name) {
+    async function scope(c, fn, name, began) {
       const sql = Sql(handler)
       sql.savepoint = savepoint
       sql.prepare = x => prepare = x.replace(/[^a-z0-9$-_. ]/gi)
@@ -266,6 +278,7 @@ function Postgres(a, b) {
           Promise.resolve(Array.isArray(x) ? Promise.all(x) : x).then(resolve, reject)
         })
 
+        began && await began
         if (uncaughtError)
           throw uncaughtError
       } catch (e) {
@@ -302,6 +315,7 @@ function Postgres(a, b) {
 
     function onexecute(c) {
       connection = c
+      reserve()
       move(c, reserved)
       c.reserved = () => queries.length
         ? c.execute(queries.shift())
