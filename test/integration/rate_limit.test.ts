@@ -4,7 +4,7 @@
  * drain and refill, per-user buckets, runtime tuning, what is and is not limited, concurrency).
  */
 import assert from "node:assert/strict";
-import type postgres from "postgres";
+import postgres from "postgres";
 import { beginRequest } from "../../supabase/functions/_shared/http/rate_limit.ts";
 import { asRole, createUser, freshDatabase } from "../support/db.ts";
 import { startTestStack, testBackends } from "../support/stack.ts";
@@ -68,9 +68,12 @@ Deno.test("token buckets in SQL: drain, refill, settings, isolation, atomicity, 
     await t.step("a bucket starts full, drains to zero, then refuses", async () => {
       await setRate(sql, "default", 3, 0.5);
       const user = await createUser(sql);
+      const started = performance.now();
       assert.deepEqual([await take(user), await take(user), await take(user)], [0, 0, 0]);
       const drained = await bucketRow(sql, user, "default");
-      assert.ok(drained.tokens < 0.01, String(drained.tokens));
+      // All that is left is what refilled (0.5/s) while the takes ran: a bound, not a race.
+      const elapsedS = (performance.now() - started) / 1000;
+      assert.ok(drained.tokens <= 0.5 * elapsedS + 1e-9, `${drained.tokens} after ${elapsedS} s`);
       // One token at 0.5/s is two seconds away.
       assert.equal(await take(user), 2);
     });
@@ -213,6 +216,26 @@ Deno.test("token buckets in SQL: drain, refill, settings, isolation, atomicity, 
       const [after] = await sql`select current_user as role`;
       assert.equal(after.role, "postgres", "and nothing outlives the transaction");
     });
+
+    await t.step("enter_request refuses by raising: nothing pipelined behind it runs", async () => {
+      await setRate(sql, "default", 1, 0.001);
+      const user = await createUser(sql);
+      const claims = claimsOf(user);
+      await sql`select wisely.enter_request(${claims}, 'default', 1, 0.001)`; // the only token
+      const error = await sql.begin((tx) => [
+        tx`select wisely.enter_request(${claims}, 'default', 1, 0.001)`,
+        tx`
+          insert into wisely.intents (user_id, topic, depth, end_goal, time_per_day_min, user_tz)
+          values (${user}, 'Rust', 'deep', 'Ship a crate', 30, 'UTC')
+        `,
+      ]).then(() => null, (e: unknown) => e);
+      assert.ok(error instanceof postgres.PostgresError);
+      assert.equal(error.code, "WR429");
+      assert.ok(Number(error.detail) >= 1, "the wait, in whole seconds, is in DETAIL");
+      const [row] =
+        await sql`select count(*)::int as n from wisely.intents where user_id = ${user}`;
+      assert.equal(row.n, 0, "the insert sent behind the refusal did not run");
+    });
   } finally {
     await db.close();
   }
@@ -269,19 +292,22 @@ for (const backend of testBackends()) {
       };
 
       await t.step("drained: 429 RATE_LIMITED with Retry-After; refilled: 200 again", async () => {
-        await setRate(stack.sql, "default", 3, 2);
-        const { call } = await newUser();
+        // A slow refill, and time moved by `age`, so no step depends on how fast requests go.
+        await setRate(stack.sql, "default", 3, 0.001);
+        const { id, call } = await newUser();
         for (let i = 0; i < 3; i++) assert.equal((await call("GET", "status")).status, 200);
         const limited = await call("GET", "status");
         assert.equal(limited.status, 429, limited.text);
+        // 1000 s to the next token, less what refilled while the requests ran.
+        const seconds = Number(limited.headers.get("retry-after"));
+        assert.ok(Number.isInteger(seconds) && seconds > 990 && seconds <= 1000, String(seconds));
         assert.deepEqual(limited.body, {
-          error: "Too many requests; try again in 1 second.",
+          error: `Too many requests; try again in ${seconds} seconds.`,
           code: "RATE_LIMITED",
         });
-        assert.equal(limited.headers.get("retry-after"), "1");
         assert.equal(limited.headers.get("access-control-allow-origin"), "*");
         assert.match(limited.headers.get("content-type") ?? "", /^application\/json/);
-        await new Promise((resolve) => setTimeout(resolve, 600));
+        await age(stack.sql, id, "default", 1000); // one token refilled
         assert.equal((await call("GET", "status")).status, 200);
         assert.equal((await call("GET", "status")).status, 429);
       });

@@ -144,4 +144,8 @@ Deno.test("rate limits: day.run has its own bucket; 429 carries whole seconds â‰
     error: "Too many requests; try again in 7 seconds.",
     code: "RATE_LIMITED",
   });
+  assert.deepEqual(await errorResponse(rateLimited(0.4)).json(), {
+    error: "Too many requests; try again in 1 second.",
+    code: "RATE_LIMITED",
+  });
 });

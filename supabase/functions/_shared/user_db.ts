@@ -27,7 +27,10 @@ export interface RequestGate {
 export interface GateStatement {
   /**
    * Runs as the transaction's first statement instead of the claims statement, and must set
-   * the same claims and role. Throws to refuse (the transaction then rolls back untouched).
+   * the same claims and role. Sends its statement when called: the handler's statements are
+   * sent right behind it, before its answer, so a refusal must abort the transaction in the
+   * database (raise), not only here. Rejects to refuse (the transaction then rolls back
+   * untouched).
    */
   run(tx: Tx): Promise<void>;
   /** The transaction rolled back (`run` ran or not): what `run` did was undone with it. */
@@ -58,8 +61,13 @@ async function gatedTransaction<T>(
 ): Promise<T> {
   try {
     const result = await sql.begin(async (tx) => {
-      await first.run(tx);
-      return await fn(tx);
+      // Pipelined: the gate's statement, then the handler's, without waiting for the gate's
+      // answer in between. Both settle before the transaction ends (a refused gate fails the
+      // handler's statements fast), and the gate's refusal is the error that counts.
+      const [gate, handled] = await Promise.allSettled([first.run(tx), fn(tx)]);
+      if (gate.status === "rejected") throw gate.reason;
+      if (handled.status === "rejected") throw handled.reason;
+      return handled.value;
     });
     // postgres.js types `begin` as returning UnwrapPromiseArray<T>; for a non-array T it is T.
     return result as T;

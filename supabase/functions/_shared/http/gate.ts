@@ -6,10 +6,11 @@
  * a `UserDb` built with it (`ctx.db`, user_db.ts); the handler's first `ctx.db.transaction`
  * runs it:
  * - without a key, the token take replaces the transaction's first statement (the claims
- *   statement, `wisely.begin_request`): no extra statement at all. Refused: 429 before the
- *   handler's first query. If that transaction rolls back (a 404, a conflict), the take is undone
- *   with it, so the gate takes the token again on its own: every request that reached the
- *   database is charged once.
+ *   statement, `wisely.enter_request`): no extra statement at all, and no round trip of its
+ *   own, since the handler's statements are sent right behind it (user_db.ts). Refused, it
+ *   raises, so the transaction is aborted and none of them runs: 429. If that transaction rolls
+ *   back (a 404, a conflict), the take is undone with it, so the gate takes the token again on
+ *   its own: every request that reached the database is charged once.
  * - with a key, one autocommit statement takes the token and claims the key
  *   (`wisely.idempotency_claim`) before the transaction begins; refused, reused, in use or
  *   stored, the handler stops there (429, 422, 409, or the replay). When the response is known,
@@ -35,7 +36,7 @@ import {
   storedSseBody,
 } from "./idempotency_store.ts";
 import { SseTail } from "./sse_tail.ts";
-import { beginRequest, type RateBucket, rateLimited } from "./rate_limit.ts";
+import { beginRequest, enterRequest, type RateBucket, rateLimited } from "./rate_limit.ts";
 
 interface Claimed {
   sql: Sql;
@@ -81,8 +82,7 @@ export class HttpRequestGate implements RequestGate {
     return Promise.resolve({
       run: async (tx) => {
         try {
-          const wait = await beginRequest(tx, claimsJson, bucket);
-          if (wait > 0) throw rateLimited(wait);
+          await enterRequest(tx, claimsJson, bucket);
           taken = true;
           first.resolve();
         } catch (error) {

@@ -14,6 +14,7 @@
  *   change nothing; a request answered before it reaches the database (400, 413, 415, auth
  *   failures) costs no shared resource and is not charged.
  */
+import postgres from "postgres";
 import { constraintName, type Sql, sqlState, type Tx } from "../db.ts";
 import { ApiError, unauthorized } from "../errors.ts";
 import { parseSettings, type TokenBucketSetting } from "../settings.ts";
@@ -54,6 +55,32 @@ export function accountMissing(error: unknown): unknown {
     return unauthorized("This account does not exist.", error);
   }
   return error;
+}
+
+/**
+ * As `beginRequest`, as the first statement of a transaction whose next statements are sent
+ * right behind it, pipelined (http/gate.ts, user_db.ts): a refusal raises in the database
+ * (`wisely.enter_request`, SQLSTATE WR429 with the wait in DETAIL, migration 20260101001300),
+ * which aborts the transaction so nothing sent behind it runs, and rejects here with the 429.
+ * The statement is sent when this is called.
+ */
+export async function enterRequest(tx: Tx, claimsJson: string, bucket: RateBucket) {
+  const { burst, refill_per_s } = BUCKET_DEFAULTS[bucket];
+  try {
+    // `execute` hands the query to the connection now: a bare `await` would do it a microtask
+    // later, behind statements the caller sends right after this call.
+    await tx`select wisely.enter_request(${claimsJson}, ${bucket}, ${burst}, ${refill_per_s})`
+      .execute();
+  } catch (error) {
+    if (sqlState(error) === "WR429") throw rateLimited(waitOf(error));
+    throw accountMissing(error);
+  }
+}
+
+/** The seconds to wait a WR429 refusal carries in its DETAIL (at least 1). */
+function waitOf(error: unknown): number {
+  const detail = error instanceof postgres.PostgresError ? Number(error.detail) : NaN;
+  return Number.isFinite(detail) && detail > 0 ? detail : 1;
 }
 
 /**
