@@ -1,36 +1,28 @@
 /**
  * The database-fault drill (issue 4 item 3): learners use the served stack while its Postgres is
  * stopped (`pg_ctl stop -m fast`) and started again, without restarting the stack. Prints the
- * checks (see test/support/outage_drill.ts), a per-second timeline, the errors postgres.js raised and
- * whether the orchestrator recognised them, and what the orchestrator logged.
+ * checks (test/support/outage_drill.ts), a per-second timeline, the errors postgres.js raised
+ * and whether the orchestrator recognised them, and what the orchestrator logged.
  *
  * Always runs on a throwaway cluster of its own (it stops the server). Exit code 1 when a check
- * fails. Sizes are flags (see `parseArgs` below).
+ * fails.
  */
-import { parseArgs } from "node:util";
-import { machineLines } from "./lib/machine.ts";
 import { type DrillResult, runOutageDrill } from "../test/support/outage_drill.ts";
 import { type OutageRig, startOutageRig } from "../test/support/outage_rig.ts";
+import { parseFlags } from "./lib/cli.ts";
+import { machineLines } from "./lib/machine.ts";
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    users: { type: "string", default: "100" },
-    "before-s": { type: "string", default: "5" },
-    "outage-s": { type: "string", default: "10" },
-    // Load after Postgres is back; requests from `recover-s` after it must all succeed.
-    "after-s": { type: "string", default: "15" },
-    "recover-s": { type: "string", default: "5" },
-    // Bound on each request: later is a hang.
-    "timeout-ms": { type: "string", default: "10000" },
-    // Agents answer after this long, so runs are mid-flight when Postgres stops.
-    "agent-latency": { type: "string", default: "100" },
-    // A learner's pause after a failed request.
-    "pause-ms": { type: "string", default: "200" },
-    pool: { type: "string" },
-    // The stack's request log; default a temporary file, summarised.
-    "log-file": { type: "string" },
-  },
+const flags = parseFlags("deno task db-faults [flags]", {
+  users: ["100", "learners"],
+  "before-s": ["5", "seconds of load before Postgres stops"],
+  "outage-s": ["10", "seconds Postgres stays down"],
+  "after-s": ["15", "seconds of load after Postgres is back"],
+  "recover-s": ["5", "requests from this long after Postgres is back must all succeed, s"],
+  "timeout-ms": ["10000", "bound on each request: later is a hang"],
+  "agent-latency": ["100", "agents answer after this long, so runs are mid-flight, ms"],
+  "pause-ms": ["200", "a learner's pause after a failed request"],
+  pool: ["", "stack pool size (empty: the stack's, 10)"],
+  "log-file": ["", "the stack's request log (empty: a temporary file, summarised)"],
 });
 
 function report(result: DrillResult, rig: OutageRig, machine: string[], logLines: string[]) {
@@ -39,8 +31,8 @@ function report(result: DrillResult, rig: OutageRig, machine: string[], logLines
     "# Database-fault drill\n",
     `\`deno task db-faults ${Deno.args.join(" ")}\`\n`,
     ...machine,
-    `- ${rig.users.length} learners; agents answer after ${flags["agent-latency"]} ms; Postgres ` +
-    `stopped at ${s(result.stopBegan)} (down by ${s(result.stopEnded)}), started at ` +
+    `- ${rig.users.length} learners; agents answer after ${flags.str("agent-latency")} ms; ` +
+    `Postgres stopped at ${s(result.stopBegan)} (down by ${s(result.stopEnded)}), started at ` +
     `${s(result.startBegan)}, accepting at ${s(result.startEnded)}`,
     "\n## Checks\n",
     ...result.checks.map((c) => `- ${c.ok ? "ok" : "FAIL"} — ${c.name}: ${c.detail}`),
@@ -64,48 +56,46 @@ function report(result: DrillResult, rig: OutageRig, machine: string[], logLines
 
 async function main() {
   const log = (line: string) => console.error(`[db-faults] ${line}`);
-  const logFile = flags["log-file"] ??
+  const logFile = flags.str("log-file") ||
     await Deno.makeTempFile({ prefix: "wisely-db-faults-", suffix: ".log" });
   const rig = await startOutageRig({
-    learners: Number(flags.users),
-    agentLatencyMs: Number(flags["agent-latency"]),
+    learners: flags.num("users"),
+    agentLatencyMs: flags.num("agent-latency"),
     logFile,
-    poolMax: flags.pool ? Number(flags.pool) : undefined,
+    poolMax: flags.optionalNum("pool"),
   });
   try {
     const machine = await machineLines(rig.cluster.admin);
     log(`${rig.users.length} learners against ${rig.stack.url}; data ${rig.control.dataDir}`);
     const result = await runOutageDrill({
       ...rig.targets,
-      beforeMs: Number(flags["before-s"]) * 1000,
-      outageMs: Number(flags["outage-s"]) * 1000,
-      afterMs: Number(flags["after-s"]) * 1000,
-      timeoutMs: Number(flags["timeout-ms"]),
-      pauseAfterErrorMs: Number(flags["pause-ms"]),
-      recoverWithinMs: Number(flags["recover-s"]) * 1000,
+      beforeMs: flags.num("before-s") * 1000,
+      outageMs: flags.num("outage-s") * 1000,
+      afterMs: flags.num("after-s") * 1000,
+      timeoutMs: flags.num("timeout-ms"),
+      pauseAfterErrorMs: flags.num("pause-ms"),
+      recoverWithinMs: flags.num("recover-s") * 1000,
       log,
     });
     console.log(report(result, rig, machine, await summariseLog(logFile)));
     if (result.checks.some((c) => !c.ok)) Deno.exitCode = 1;
   } finally {
     await rig.close();
-    if (!flags["log-file"]) await Deno.remove(logFile).catch(() => {});
+    if (!flags.str("log-file")) await Deno.remove(logFile).catch(() => {});
   }
 }
 
 /** Counts the orchestrator's warn/error log lines by event, status, error name and code. */
 async function summariseLog(path: string): Promise<string[]> {
   const counts = new Map<string, number>();
-  const text = await Deno.readTextFile(path).catch(() => "");
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    let entry: Record<string, unknown>;
+  for (const line of (await Deno.readTextFile(path).catch(() => "")).split("\n")) {
+    let entry: Record<string, unknown> | null = null;
     try {
-      entry = JSON.parse(line);
+      entry = line.startsWith("{") ? JSON.parse(line) : null;
     } catch {
-      continue;
+      // Not a log entry.
     }
-    if (entry.level !== "warn" && entry.level !== "error") continue;
+    if (entry?.level !== "warn" && entry?.level !== "error") continue;
     const key = [
       entry.level,
       entry.event,

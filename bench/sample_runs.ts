@@ -3,16 +3,13 @@
  * agents, written as Markdown so a reader can see what a learner gets: each day's plan_md, the
  * completion the learner gave, and the hint day.done answered. Time moves a day (or four, for
  * the three days away) between learning days by ageing the learner's stored timestamps, as the
- * e2e tests do.
- *
- *   deno task samples            # writes bench/samples/learner_60min.md and learner_15min.md
- *   deno task samples --out DIR  # elsewhere
- *
- * The learner's script is the same for both: steady days, a shaky one, strong ones, a per-
- * objective rating, three days away after day 9.
+ * e2e tests do. Written to bench/samples/learner_{60,15}min.md (`--out`: elsewhere). The
+ * learner's script is the same for both: steady days, a shaky one, strong ones, a per-objective
+ * rating, three days away after day 9.
  */
 import { type Completion, type DayLog, runLearner } from "../test/support/learning_days.ts";
 import { startTestStack } from "../test/support/stack.ts";
+import { parseFlags } from "./lib/cli.ts";
 
 const DAYS = 14;
 const AWAY_AFTER_DAY = 9;
@@ -92,10 +89,10 @@ function render(minutes: number, log: DayLog[]): string {
 }
 
 async function main() {
-  const outAt = Deno.args.indexOf("--out");
-  const outDir = outAt >= 0
-    ? Deno.args[outAt + 1]
-    : new URL("./samples/", import.meta.url).pathname;
+  const flags = parseFlags("deno task samples [flags]", {
+    out: [new URL("./samples/", import.meta.url).pathname, "directory of the two samples"],
+  });
+  const outDir = flags.str("out");
   await Deno.mkdir(outDir, { recursive: true });
   const stack = await startTestStack("pglite");
   try {

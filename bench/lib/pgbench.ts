@@ -1,18 +1,17 @@
 /**
  * The physical limit of a route (spec 10): its own transaction run by `pgbench`, the C client,
  * over the simple protocol, against the same database. The transaction is not written by hand:
- * the route's database step (route_sql.ts) runs once per user through a postgres.js pool whose
+ * the route's database step (routes.ts) runs once per user through a postgres.js pool whose
  * `debug` hook records every statement with its parameters, and those statements, parameters
  * inlined as literals, become the pgbench script: same statements, same claims, same
  * `set_config` of `request.jwt.claims` and role as `asUser` sends. Each pgbench client runs its
  * own user's transaction (`\if :client_id = k`), as each HTTP worker has its own user.
  */
 import postgres from "postgres";
+import { findPgBinaries } from "../../dev/pg_cluster.ts";
 import { percentile } from "./stats.ts";
 
-const PGBENCH_CANDIDATES = ["/usr/lib/postgresql/15/bin/pgbench", "pgbench"];
-
-export interface Statement {
+interface Statement {
   text: string;
   /** As postgres.js serialised them; null is SQL NULL. */
   params: (string | null)[];
@@ -37,8 +36,11 @@ function serialise(value: unknown, type: number): string | null {
   return String(value);
 }
 
-/** A one-connection pool that records every statement it sends. */
-export function recordingPool(url: string): { sql: postgres.Sql; take(): Statement[] } {
+/** What each of `steps` sent, run one after another on a one-connection recording pool. */
+export async function recordTransactions(
+  url: string,
+  steps: ((sql: postgres.Sql) => Promise<unknown>)[],
+): Promise<Statement[][]> {
   let seen: Statement[] = [];
   const sql = postgres(url, {
     max: 1,
@@ -47,107 +49,91 @@ export function recordingPool(url: string): { sql: postgres.Sql; take(): Stateme
     debug: (_connection, text, params, types) =>
       seen.push({ text, params: params.map((p, i) => serialise(p, types[i])) }),
   });
-  const take = () => {
-    const taken = seen;
-    seen = [];
-    return taken;
-  };
-  return { sql, take };
-}
-
-/** `'it''s'`, or NULL: a literal the server types from its context, as it does a parameter. */
-function literal(value: string | null): string {
-  return value === null ? "NULL" : `'${value.replaceAll("'", "''")}'`;
+  try {
+    // The first query of a connection also fetches the array types: not the route's.
+    await sql`select 1`;
+    const transactions = [];
+    for (const step of steps) {
+      seen = [];
+      await step(sql);
+      transactions.push(seen);
+    }
+    return transactions;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }
 
 /**
- * The statement with `$n` replaced by its literal and `;`-terminated. Its lines stay as they
- * are: a `--` comment in the route's SQL ends at its line.
+ * The statement with `$n` replaced by its literal (`'it''s'` or NULL, typed by the server from
+ * its context as a parameter is) and `;`-terminated. Its lines stay as they are: a `--` comment
+ * in the route's SQL ends at its line.
  */
-export function inline(statement: Statement): string {
+function inline(statement: Statement): string {
+  const literal = (v: string | null) => v === null ? "NULL" : `'${v.replaceAll("'", "''")}'`;
   const text = statement.text.replace(/\$(\d+)/g, (_, n) => literal(statement.params[n - 1]));
   return `${text.trim().replace(/;$/, "")};`;
 }
 
 /** A pgbench script: client k runs `transactions[k % length]`. */
-export function pgbenchScript(transactions: Statement[][]): string {
-  const lines: string[] = [];
-  transactions.forEach((tx, k) => {
-    lines.push(
-      k === 0
-        ? `\\if :client_id % ${transactions.length} = 0`
-        : `\\elif :client_id % ${transactions.length} = ${k}`,
-    );
-    lines.push(...tx.map(inline));
-  });
-  lines.push("\\endif");
-  return lines.join("\n") + "\n";
+function pgbenchScript(transactions: Statement[][]): string {
+  const n = transactions.length;
+  const lines = transactions.flatMap((tx, k) => [
+    k === 0 ? `\\if :client_id % ${n} = 0` : `\\elif :client_id % ${n} = ${k}`,
+    ...tx.map(inline),
+  ]);
+  return [...lines, "\\endif"].join("\n") + "\n";
 }
 
-export interface PgbenchResult {
-  clients: number;
-  transactions: number;
-  tps: number;
-  /** Per-transaction latency from the --log files, ms. */
-  p50: number;
-  p95: number;
-  /** Failed or aborted transactions/clients pgbench reported (0 when everything ran). */
-  failures: number;
-}
-
-export interface PgbenchRun {
-  url: string;
-  script: string;
-  clients: number;
-  /** pgbench threads. @default min(clients, 2) */
-  threads?: number;
-  seconds: number;
-}
-
-function pgbenchPath(): string {
-  return PGBENCH_CANDIDATES.find((path) => {
-    try {
-      return path.includes("/") ? Deno.statSync(path).isFile : true;
-    } catch {
-      return false;
+/** Per-transaction latencies (ms) from pgbench's `--log` files in `dir`. */
+async function loggedLatencies(dir: string): Promise<number[]> {
+  const latencies: number[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.name.startsWith("log")) continue;
+    for (const line of (await Deno.readTextFile(`${dir}/${entry.name}`)).split("\n")) {
+      // client_id transaction_no time_us script_no epoch epoch_us
+      const us = Number(line.split(" ")[2]);
+      if (line && Number.isFinite(us)) latencies.push(us / 1000);
     }
-  })!;
+  }
+  return latencies.sort((a, b) => a - b);
 }
 
-/** Runs pgbench (`-n -M simple --log`) and reads tps and latency percentiles. */
-export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
+/** The pgbench of the clusters' PostgreSQL (beside its initdb), else the PATH's. */
+function pgbenchCommand(): string {
+  const initdb = findPgBinaries()?.initdb;
+  return initdb ? Deno.realPathSync(initdb).replace(/initdb$/, "pgbench") : "pgbench";
+}
+
+/**
+ * Runs `transactions` with pgbench (`-n -M simple -j min(clients, 2) --log`) for `seconds`: the
+ * transactions it ran, tps, p50/p95 of their latency (from the --log files, ms) and the failed or
+ * aborted transactions it reported.
+ */
+export async function runPgbench(
+  run: { url: string; transactions: Statement[][]; clients: number; seconds: number },
+) {
   const dir = await Deno.makeTempDir({ prefix: "wisely-pgbench-" });
   try {
-    await Deno.writeTextFile(`${dir}/tx.sql`, run.script);
+    const script = pgbenchScript(run.transactions);
+    await Deno.writeTextFile(`${dir}/tx.sql`, script);
     const args = ["-n", "-M", "simple", "-f", `${dir}/tx.sql`, "-c", String(run.clients)];
-    args.push("-j", String(run.threads ?? Math.min(run.clients, 2)), "-T", String(run.seconds));
+    args.push("-j", String(Math.min(run.clients, 2)), "-T", String(run.seconds));
     args.push("--log", `--log-prefix=${dir}/log`, run.url);
-    const out = await new Deno.Command(pgbenchPath(), { args, stdout: "piped", stderr: "piped" })
-      .output();
+    const command = new Deno.Command(pgbenchCommand(), { args, stdout: "piped", stderr: "piped" });
+    const out = await command.output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    const latencies: number[] = [];
-    for await (const entry of Deno.readDir(dir)) {
-      if (!entry.name.startsWith("log")) continue;
-      for (const line of (await Deno.readTextFile(`${dir}/${entry.name}`)).split("\n")) {
-        // client_id transaction_no time_us script_no epoch epoch_us
-        const us = Number(line.split(" ")[2]);
-        if (line && Number.isFinite(us)) latencies.push(us / 1000);
-      }
-    }
-    latencies.sort((a, b) => a - b);
-    const tps = Number(/tps = ([\d.]+) \(without initial/.exec(text)?.[1] ?? NaN);
-    const failed = Number(/number of failed transactions: (\d+)/.exec(text)?.[1] ?? 0);
-    const aborted = (text.match(/aborted in command/g) ?? []).length;
+    const latencies = await loggedLatencies(dir);
     if (!out.success && latencies.length === 0) {
-      throw new Error(`pgbench failed:\n${text}\nscript:\n${run.script.slice(0, 6000)}`);
+      throw new Error(`pgbench failed:\n${text}\nscript:\n${script.slice(0, 6000)}`);
     }
+    const failed = Number(/number of failed transactions: (\d+)/.exec(text)?.[1] ?? 0);
     return {
-      clients: run.clients,
-      transactions: latencies.length,
-      tps,
+      count: latencies.length,
+      tps: Number(/tps = ([\d.]+) \(without initial/.exec(text)?.[1] ?? NaN),
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),
-      failures: failed + aborted,
+      failures: failed + (text.match(/aborted in command/g) ?? []).length,
     };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -4,33 +4,28 @@
  * where a route's time goes.
  */
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-export interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
+import { z } from "zod";
 
-export interface Profiler {
-  stop(): Promise<CpuProfile>;
-}
+const CallFrame = z.object({ functionName: z.string(), url: z.string(), lineNumber: z.number() });
+const ProfileNode = z.object({
+  id: z.number(),
+  callFrame: CallFrame,
+  children: z.array(z.number()).optional(),
+});
+const CpuProfile = z.object({
+  nodes: z.array(ProfileNode),
+  samples: z.array(z.number()),
+  timeDeltas: z.array(z.number()),
+});
+type CallFrame = z.infer<typeof CallFrame>;
+type ProfileNode = z.infer<typeof ProfileNode>;
+type CpuProfile = z.infer<typeof CpuProfile>;
+const Targets = z.array(z.object({ webSocketDebuggerUrl: z.string() }));
+const Message = z.object({ id: z.number().optional(), result: z.unknown() });
 
-/** Connects to the inspector on 127.0.0.1:`port` and starts sampling. */
-export async function startProfiler(port: number): Promise<Profiler> {
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as {
-    webSocketDebuggerUrl: string;
-  }[];
+/** Connects to the inspector on 127.0.0.1:`port` and starts sampling; `stop` summarises. */
+export async function startProfiler(port: number): Promise<{ stop(): Promise<string[]> }> {
+  const targets = Targets.parse(await (await fetch(`http://127.0.0.1:${port}/json/list`)).json());
   const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
   await new Promise<void>((resolve, reject) => {
     ws.onopen = () => resolve();
@@ -39,11 +34,9 @@ export async function startProfiler(port: number): Promise<Profiler> {
   let nextId = 1;
   const pending = new Map<number, (result: unknown) => void>();
   ws.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    if (message.id && pending.has(message.id)) {
-      pending.get(message.id)!(message.result);
-      pending.delete(message.id);
-    }
+    const { id = 0, result } = Message.parse(JSON.parse(event.data));
+    pending.get(id)?.(result);
+    pending.delete(id);
   };
   const send = (method: string, params: Record<string, unknown> = {}) =>
     new Promise<unknown>((resolve) => {
@@ -56,9 +49,9 @@ export async function startProfiler(port: number): Promise<Profiler> {
   await send("Profiler.start");
   return {
     async stop() {
-      const result = await send("Profiler.stop") as { profile: CpuProfile };
+      const { profile } = z.object({ profile: CpuProfile }).parse(await send("Profiler.stop"));
       ws.close();
-      return result.profile;
+      return summaryLines(profile);
     },
   };
 }
@@ -77,16 +70,8 @@ function packageOf(frame: CallFrame): string {
   return url.replace(/^file:\/\//, "");
 }
 
-export interface ProfileSummary {
-  totalMs: number;
-  byPackage: { name: string; share: number }[];
-  byFunction: { name: string; share: number }[];
-  /** For the top native functions (> 5 %): the JavaScript frames that called them, by share. */
-  callers: { name: string; via: string }[];
-}
-
 type Tally = Map<string, number>;
-const add = (m: Tally, key: string, ms: number) => m.set(key, (m.get(key) ?? 0) + ms);
+const add = <K>(m: Map<K, number>, key: K, ms: number) => m.set(key, (m.get(key) ?? 0) + ms);
 const ranked = (m: Tally, total: number, top: number) =>
   [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, ms]) => ({
     name,
@@ -104,21 +89,20 @@ function callerChain(id: number, byId: Map<number, ProfileNode>, parent: Map<num
   return chain.join(" < ") || "(root)";
 }
 
-/** Self time by package and by function (sampled), biggest first. */
-export function summarize(profile: CpuProfile, top = 12): ProfileSummary {
+/** Self time (sampled, ms) by package and by function; the callers of native functions. */
+function tallies(profile: CpuProfile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) {
     for (const child of node.children ?? []) parent.set(child, node.id);
   }
-  const self: Tally = new Map();
-  profile.samples.forEach((id, i) => add(self, String(id), (profile.timeDeltas[i] ?? 0) / 1000));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => add(self, id, (profile.timeDeltas[i] ?? 0) / 1000));
   const packages: Tally = new Map();
   const functions: Tally = new Map();
   const native = new Map<string, Tally>();
   let total = 0;
-  for (const [key, ms] of self) {
-    const id = Number(key);
+  for (const [id, ms] of self) {
     const frame = byId.get(id)!.callFrame;
     total += ms;
     add(packages, packageOf(frame), ms);
@@ -129,22 +113,24 @@ export function summarize(profile: CpuProfile, top = 12): ProfileSummary {
       native.set(frame.functionName, add(callers, callerChain(id, byId, parent), ms));
     }
   }
+  return { total, packages, functions, native };
+}
+
+/** The top 12 packages and functions by self time, and who calls a native one of > 5 %. */
+function summaryLines(profile: CpuProfile, top = 12): string[] {
+  const { total, packages, functions, native } = tallies(profile);
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const byFunction = ranked(functions, total, top);
   const callers = byFunction.filter((f) => native.has(f.name) && f.share > 0.05).map((f) => {
     const calls = native.get(f.name)!;
     const sum = [...calls.values()].reduce((a, b) => a + b, 0);
     const via = ranked(calls, sum, 2).map((c) => `${c.name} (${(c.share * 100).toFixed(0)} %)`);
-    return { name: f.name, via: via.join(" | ") };
+    return `${f.name} is called from ${via.join(" | ")}`;
   });
-  return { totalMs: total, byPackage: ranked(packages, total, top), byFunction, callers };
-}
-
-export function summaryLines(summary: ProfileSummary): string[] {
-  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   return [
-    `self time by package (of ${(summary.totalMs / 1000).toFixed(1)} s sampled, idle included): ` +
-    summary.byPackage.map((p) => `${p.name} ${pct(p.share)}`).join(", "),
-    `top functions: ` + summary.byFunction.map((f) => `${f.name} ${pct(f.share)}`).join(", "),
-    ...summary.callers.map((c) => `${c.name} is called from ${c.via}`),
+    `self time by package (of ${(total / 1000).toFixed(1)} s sampled, idle included): ` +
+    ranked(packages, total, top).map((p) => `${p.name} ${pct(p.share)}`).join(", "),
+    `top functions: ` + byFunction.map((f) => `${f.name} ${pct(f.share)}`).join(", "),
+    ...callers,
   ];
 }

@@ -1,66 +1,43 @@
-/**
- * Closed-loop load: `concurrency` workers, each starting its next task when the previous one
- * settles, until `total` tasks or `durationMs`; returns after `maxTotalMs` at the latest even if
- * a task never settles (reported, not awaited). `measure` records each call's latency.
- */
-import { type CallResult, isOk, outcomeOf } from "../../test/support/orchestrator_client.ts";
+/** Closed-loop load: workers that each start their next call when the previous one settles. */
+import type { CallResult } from "../../test/support/orchestrator_client.ts";
 import { LatencyRecorder } from "./stats.ts";
 
-export interface RunOptions {
-  /** Tasks in flight at once (workers). */
+export interface MeasureOptions {
+  /** Calls in flight at once. */
   concurrency: number;
-  /** Tasks to start in all. @default unlimited (then `durationMs` is required) */
+  /** Calls to start in all. @default unlimited (then `durationMs` is required) */
   total?: number;
-  /** Stop starting new tasks after this long. @default unlimited */
+  /** Stop starting calls after this long. @default unlimited */
   durationMs?: number;
-  /** Hard bound on the whole run. @default durationMs + 60 s, or 10 min */
-  maxTotalMs?: number;
-  /** One task; `index` counts from 0 across workers. */
-  task: (index: number) => Promise<void>;
 }
 
-export interface RunResult {
-  completed: number;
-  /** Tasks that threw (a throw never stops a worker); the first few errors. */
-  failed: number;
-  errors: unknown[];
-  /** From first start to the last settled task (or to the hard bound). */
-  elapsedMs: number;
-  /** Settled tasks per second over `elapsedMs`. */
-  perSecond: number;
-}
-
-export async function runConcurrent(options: RunOptions): Promise<RunResult> {
+/**
+ * `total` calls (or `durationMs` of them) at `concurrency`, each recorded (a throw as `threw`),
+ * and the settled calls per second. Returns after `durationMs` + 60 s (or 10 min) at the latest,
+ * so a call that never settles shows in the numbers instead of hanging the benchmark.
+ */
+export async function measure(options: MeasureOptions, call: (i: number) => Promise<CallResult>) {
   const { concurrency, total = Infinity, durationMs = Infinity } = options;
   if (total === Infinity && durationMs === Infinity) throw new Error("needs total or durationMs");
-  const maxTotalMs = options.maxTotalMs ?? (isFinite(durationMs) ? durationMs + 60_000 : 600_000);
+  const recorder = new LatencyRecorder();
   const started = performance.now();
   let next = 0;
-  const result = { completed: 0, failed: 0, errors: [] as unknown[] };
-  async function worker() {
+  let settled = 0;
+  const worker = async () => {
     while (next < total && performance.now() - started < durationMs) {
-      const index = next++;
-      try {
-        await options.task(index);
-        result.completed++;
-      } catch (error) {
-        if (result.failed++ < 5) result.errors.push(error);
-      }
+      recorder.record(await call(next++).catch(() => null));
+      settled++;
     }
-  }
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxTotalMs)));
+  const boundMs = isFinite(durationMs) ? durationMs + 60_000 : 600_000;
   await Promise.race([
     Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker)),
-    bound,
+    new Promise((resolve) => (timer = setTimeout(resolve, boundMs))),
   ]);
   clearTimeout(timer);
   const elapsedMs = performance.now() - started;
-  return {
-    ...result,
-    elapsedMs,
-    perSecond: (result.completed + result.failed) / (elapsedMs / 1000),
-  };
+  return { recorder, elapsedMs, perSecond: settled / (elapsedMs / 1000) };
 }
 
 /** Runs `fn` on each item with at most `concurrency` in flight; results in input order. */
@@ -71,39 +48,16 @@ export async function mapConcurrent<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
-  async function worker() {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i], i);
-    }
-  }
-  const workers = Math.max(1, Math.min(concurrency, items.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i], i);
+  };
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker),
+  );
   return results;
 }
 
-/** Counts `result`'s outcome into `into`; a 2xx answer is also a latency sample. */
-export function record(into: LatencyRecorder, result: CallResult): CallResult {
-  into.count(outcomeOf(result));
-  if (isOk(result)) into.add(result.ms);
-  return result;
-}
-
-/** `total` calls (or `durationMs` of them) at `concurrency`, recorded. */
-export async function measure(
-  options: Omit<RunOptions, "task">,
-  call: (index: number) => Promise<CallResult>,
-): Promise<{ recorder: LatencyRecorder; run: RunResult }> {
-  const recorder = new LatencyRecorder();
-  const run = await runConcurrent({
-    ...options,
-    task: async (i) => void record(recorder, await call(i)),
-  });
-  if (run.failed > 0) recorder.count("threw");
-  return { recorder, run };
-}
-
-/** Times `fn`: a sample when it resolves, the error's name as outcome when it throws. */
+/** Times `fn` as a call: status 200 when it resolves, 0 with the error as code when it throws. */
 export async function timed(fn: () => Promise<unknown>): Promise<CallResult> {
   const started = performance.now();
   const result = { body: null, retryAfter: null, bytes: 0 };

@@ -3,49 +3,39 @@
  * the whole database did while the requests ran (background pollers included, a handful of
  * statements a second), divided by the requests.
  */
-import type { LatencyRecorder } from "./stats.ts";
-import type { World } from "./world.ts";
+import type { CallResult } from "../../test/support/orchestrator_client.ts";
+import type { ServedStack } from "../../test/support/served_stack.ts";
+import { measure } from "./runner.ts";
 
-export interface Counted {
-  recorder: LatencyRecorder;
-  /** Per request; "—" without pg_stat_statements. */
-  statements: string;
-  serverMs: string;
-  /** The three statements with the most server time: calls per request × mean ms, text. */
-  top: string;
-}
-
-interface StatementRow {
-  query: string;
-  calls: number;
-  ms: number;
-}
-
-export async function statementsPer(
-  world: World,
-  requests: number,
-  run: () => Promise<LatencyRecorder>,
-): Promise<Counted> {
-  const { admin } = world.cluster;
-  if (!world.statStatements) {
-    return { recorder: await run(), statements: "—", serverMs: "—", top: "—" };
-  }
+/**
+ * `total` calls at c=1, recorded, with statements and server ms per call and the three
+ * statements with the most server time (calls per request × mean ms, text); "—" without
+ * pg_stat_statements.
+ */
+export async function measureStatements(
+  served: ServedStack,
+  total: number,
+  call: (i: number) => Promise<CallResult>,
+) {
+  const { admin } = served.cluster;
+  const run = () => measure({ concurrency: 1, total }, call);
+  if (!served.statStatements) return { ...await run(), statements: "—", serverMs: "—", top: "—" };
   await admin`select pg_stat_statements_reset()`;
-  const recorder = await run();
-  const rows = await admin<StatementRow[]>`
+  const measured = await run();
+  const rows = await admin<{ query: string; calls: number; ms: number }[]>`
     select query, calls::int as calls, total_exec_time::float8 as ms from pg_stat_statements
     where query not like '%pg_stat_statements%' order by total_exec_time desc
   `;
   const calls = rows.reduce((n, r) => n + r.calls, 0);
   const ms = rows.reduce((n, r) => n + r.ms, 0);
   const top = rows.slice(0, 3).map((r) =>
-    `${(r.calls / requests).toFixed(1)} × ${(r.ms / r.calls).toFixed(3)} ms ` +
+    `${(r.calls / total).toFixed(1)} × ${(r.ms / r.calls).toFixed(3)} ms ` +
     `\`${r.query.replace(/\s+/g, " ").slice(0, 70)}\``
   );
   return {
-    recorder,
-    statements: (calls / requests).toFixed(1),
-    serverMs: (ms / requests).toFixed(2),
+    ...measured,
+    statements: (calls / total).toFixed(1),
+    serverMs: (ms / total).toFixed(2),
     top: top.join("; "),
   };
 }

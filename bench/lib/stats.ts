@@ -1,62 +1,37 @@
 /**
- * Latency recording for the benchmarks: every sample is kept (runs are at most a few hundred
- * thousand requests), so percentiles are exact (nearest rank), not estimated.
+ * Numbers into text: latency samples (every one kept, runs are at most a few hundred thousand
+ * requests, so percentiles are exact, nearest rank), their formats, and a Markdown table.
  */
-
-export interface LatencySummary {
-  n: number;
-  /** Milliseconds; NaN when there are no samples. */
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
+import { type CallResult, isOk, outcomeOf } from "../../test/support/orchestrator_client.ts";
 
 /** Nearest-rank percentile of an ascending array (p in 0..100); NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
 }
 
-export function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
-}
-
-/** Latency samples in milliseconds plus outcome counts (by status or error name). */
+/** Latency samples in milliseconds (2xx answers) and every answer's outcome, counted. */
 export class LatencyRecorder {
   readonly samples: number[] = [];
   readonly outcomes = new Map<string, number>();
 
-  /** A successful sample. */
-  add(ms: number): void {
-    this.samples.push(ms);
-  }
-
-  /** Counts an outcome (e.g. `"200"`, `"503 DATABASE_UNAVAILABLE"`, `"timeout"`). */
-  count(outcome: string): void {
+  /** Counts `result`'s outcome (`200`, `503 DATABASE_UNAVAILABLE`, `0 timeout`; null: `threw`). */
+  record(result: CallResult | null): void {
+    const outcome = result ? outcomeOf(result) : "threw";
     this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+    if (result && isOk(result)) this.samples.push(result.ms);
   }
 
-  summary(): LatencySummary {
+  /** n and p50/p95/p99/max in ms (NaN without samples). */
+  summary() {
     const sorted = [...this.samples].sort((a, b) => a - b);
-    const n = sorted.length;
-    return {
-      n,
-      p50: percentile(sorted, 50),
-      p95: percentile(sorted, 95),
-      p99: percentile(sorted, 99),
-      max: n ? sorted[n - 1] : NaN,
-      mean: n ? sorted.reduce((a, b) => a + b, 0) / n : NaN,
-    };
+    const [p50, p95, p99, max] = [50, 95, 99, 100].map((p) => percentile(sorted, p));
+    return { n: sorted.length, p50, p95, p99, max };
   }
 
   /** Outcomes that are not 2xx. */
   errors(): number {
-    let errors = 0;
-    for (const [outcome, n] of this.outcomes) if (!/^2\d\d$/.test(outcome)) errors += n;
-    return errors;
+    return [...this.outcomes].reduce((n, [k, v]) => /^2\d\d$/.test(k) ? n : n + v, 0);
   }
 
   /** `200×950 503×50`, sorted by outcome. */
@@ -67,15 +42,25 @@ export class LatencyRecorder {
 }
 
 /** Milliseconds with one decimal below 100, whole above; `—` for NaN. */
-export function fmtMs(ms: number): string {
-  if (!Number.isFinite(ms)) return "—";
-  return ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
-}
+export const fmtMs = (ms: number) =>
+  !Number.isFinite(ms) ? "—" : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
 
-export function fmtRatio(ratio: number): string {
-  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "—";
-}
+/** `p50 6.1 / p95 7.6 ms` */
+export const fmtP50P95 = (s: { p50: number; p95: number }) =>
+  `p50 ${fmtMs(s.p50)} / p95 ${fmtMs(s.p95)} ms`;
 
-export function fmtPct(fraction: number): string {
-  return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)} %` : "—";
+export const fmtRatio = (ratio: number) => Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "—";
+
+export const fmtPct = (x: number) => Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : "—";
+
+/** A Markdown table with padded columns, readable as plain text too; `r` aligns a column right. */
+export function markdownTable(header: string[], rows: string[][], align: string): string {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i].length)));
+  const right = (i: number) => align[i] === "r";
+  const line = (cells: string[]) =>
+    `| ${
+      cells.map((c, i) => right(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])).join(" | ")
+    } |`;
+  const rule = widths.map((w, i) => right(i) ? `${"-".repeat(w - 1)}:` : "-".repeat(w));
+  return [line(header), `| ${rule.join(" | ")} |`, ...rows.map(line)].join("\n");
 }

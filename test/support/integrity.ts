@@ -146,3 +146,32 @@ export async function checkAcknowledged(
   if (intents.n > 0) problems.push(`${intents.n} acknowledged intent.sync answers have no intent`);
   return problems;
 }
+
+/** A named check with its outcome and a sentence, as the load test and the drill print them. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** `checkAcknowledged` and `checkIntegrity` over `userIds`, as two checks. */
+export async function storageChecks(
+  admin: postgres.Sql,
+  ack: Acknowledged,
+  userIds: readonly string[],
+): Promise<Check[]> {
+  const lost = await checkAcknowledged(admin, ack);
+  const integrity = await checkIntegrity(admin, userIds);
+  return [{
+    name: "every acknowledged write is stored",
+    ok: lost.length === 0,
+    detail: lost.length ? lost.join("; ") : `${ack.runs.length} runs, ` +
+      `${ack.completions.length} completions, ${ack.intents.length} intents`,
+  }, {
+    name: "no half-written session, completion or event",
+    ok: integrity.problems.length === 0,
+    detail: (integrity.problems.length ? integrity.problems.join("; ") + " — " : "") +
+      `${integrity.sessions} sessions, ${integrity.revisions} revisions, ` +
+      `${integrity.completions} completions, events ${JSON.stringify(integrity.events)}`,
+  }];
+}

@@ -16,12 +16,7 @@ import type postgres from "postgres";
 import type { PgControl } from "../../dev/pg_control.ts";
 import { isDatabaseUnavailable } from "../../supabase/functions/_shared/db.ts";
 import { createPool } from "../../supabase/functions/_shared/pool.ts";
-import {
-  type Acknowledged,
-  checkAcknowledged,
-  checkIntegrity,
-  emptyAcknowledged,
-} from "./integrity.ts";
+import { type Acknowledged, type Check, emptyAcknowledged, storageChecks } from "./integrity.ts";
 import {
   type CallResult,
   dayDoneBody,
@@ -92,8 +87,7 @@ export interface DrillResult {
   startBegan: number;
   startEnded: number;
   probeErrors: ErrorSignature[];
-  /** Each check: ok and a sentence. */
-  checks: { name: string; ok: boolean; detail: string }[];
+  checks: Check[];
   /** Requests per second by outcome, one line per second. */
   timeline: string[];
 }
@@ -266,7 +260,6 @@ export async function runOutageDrill(options: DrillOptions): Promise<DrillResult
   };
 }
 
-type Check = DrillResult["checks"][number];
 const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 // The client reports a request it gave up on as code "timeout" (health: "TimeoutError").
 const isHang = (r: RequestRecord) =>
@@ -355,26 +348,12 @@ async function checkStorage(drill: Drill): Promise<Check[]> {
   const [claims] = await admin<{ n: number }[]>`
     select count(*)::int as n from wisely.run_claims where user_id = any(${ids}::uuid[])
   `.catch(() => [{ n: 0 }]);
-  const lost = await checkAcknowledged(admin, drill.ack);
-  const integrity = await checkIntegrity(admin, ids);
-  const { ack } = drill;
   return [{
     name: "no run claim left behind",
     ok: claims.n === 0,
     detail: `${claims.n} wisely.run_claims rows remain after the drill` +
       (claims.n ? " (their days wait for the claim to expire before anyone may run them)" : ""),
-  }, {
-    name: "every acknowledged write is stored",
-    ok: lost.length === 0,
-    detail: lost.length ? lost.join("; ") : `${ack.runs.length} runs, ` +
-      `${ack.completions.length} completions, ${ack.intents.length} intents`,
-  }, {
-    name: "no half-written session, completion or event",
-    ok: integrity.problems.length === 0,
-    detail: (integrity.problems.length ? integrity.problems.join("; ") + " — " : "") +
-      `${integrity.sessions} sessions, ${integrity.revisions} revisions, ` +
-      `${integrity.completions} completions, events ${JSON.stringify(integrity.events)}`,
-  }];
+  }, ...await storageChecks(admin, drill.ack, ids)];
 }
 
 /** Answers per second by route and status, with the moments Postgres stopped and came back. */

@@ -1,16 +1,14 @@
 /**
- * Everything a database-outage drill runs against: a throwaway cluster that can be stopped and
- * started, migrated, with rate limits lifted; a stack in its own process (so a crash there is a
- * failed check, not a crashed caller); agents answering after a fixed latency; learners.
- * Shared by `deno task db-faults` and `test/e2e/db_outage.test.ts`.
+ * Everything a database-outage drill runs against: the served stack (served_stack.ts) on a
+ * throwaway cluster that can be stopped and started, with rate limits lifted; agents answering
+ * after a fixed latency; learners. Shared by `deno task db-faults` and
+ * `test/e2e/db_outage.test.ts`.
  */
 import type { PgControl } from "../../dev/pg_control.ts";
-import { type Cluster, openCluster } from "./cluster.ts";
-import { relaxRateLimits, setAllFaults } from "./faults.ts";
-import { OrchestratorClient } from "./orchestrator_client.ts";
+import { setAllFaults } from "./faults.ts";
 import type { DrillOptions } from "./outage_drill.ts";
-import { type ServerProcess, startServerProcess } from "./server_process.ts";
-import { createUsers, localServiceToken, type TestUser } from "./users.ts";
+import { type ServedStack, startServedStack } from "./served_stack.ts";
+import type { TestUser } from "./users.ts";
 
 export interface OutageRigOptions {
   /** Learners to create. */
@@ -23,10 +21,8 @@ export interface OutageRigOptions {
   poolMax?: number;
 }
 
-export interface OutageRig {
-  cluster: Cluster;
+export interface OutageRig extends Omit<ServedStack, "users"> {
   control: PgControl;
-  stack: ServerProcess;
   users: TestUser[];
   /** The parts of `runOutageDrill`'s options that describe this rig. */
   targets: Pick<
@@ -38,49 +34,40 @@ export interface OutageRig {
 }
 
 export async function startOutageRig(options: OutageRigOptions): Promise<OutageRig> {
-  // Always a throwaway cluster: the drill stops it.
-  const cluster = await openCluster({ url: null, adminMax: 2 });
-  let stack: ServerProcess | null = null;
-  const close = async () => {
-    await stack?.stop().catch(() => {});
-    await cluster.stop();
-  };
+  // Always a throwaway cluster: the drill stops it. The drill is about the database, not rate
+  // limits: its learners retry far faster than people (so they are lifted).
+  const served = await startServedStack({
+    databaseUrl: null,
+    adminMax: 2,
+    poolMax: options.poolMax,
+    logFile: options.logFile,
+  });
   try {
-    // The drill is about the database, not rate limits: its learners retry far faster than people.
-    await relaxRateLimits({ sql: cluster.admin });
-    stack = await startServerProcess({
-      kind: "stack",
-      databaseUrl: cluster.url,
-      agentFaults: true,
-      poolMax: options.poolMax,
-      logFile: options.logFile,
-    });
+    const { cluster, stack, api } = served;
     const latency = options.agentLatencyMs;
     await setAllFaults(
-      { functionsUrl: stack.functionsUrl, serviceToken: localServiceToken, sql: cluster.admin },
+      served.faults,
       latency > 0 ? [{ fault: { latency_ms: latency }, count: "always" }] : [],
     );
-    const users = await createUsers(cluster.admin, options.learners, { issuer: stack.issuer! });
-    const running = stack;
+    const users = await served.users(options.learners);
     const control = cluster.control!;
     return {
-      cluster,
+      ...served,
       control,
-      stack,
       users,
       targets: {
-        api: new OrchestratorClient(stack.functionsUrl),
+        api,
         functionsUrl: stack.functionsUrl,
         admin: cluster.admin,
         databaseUrl: cluster.url,
         control,
         users,
-        serverAlive: () => running.exitStatus() === null,
+        serverAlive: () => stack.exitStatus() === null,
       },
-      close,
+      close: served.stop,
     };
   } catch (error) {
-    await close().catch(() => {});
+    await served.stop().catch(() => {});
     throw error;
   }
 }
