@@ -121,8 +121,16 @@ async function run(cmd: string, args: string[], asPostgres: boolean): Promise<st
   return text;
 }
 
-/** Starts a fresh cluster in a temporary directory. */
-export async function startPgCluster(options: PgClusterOptions = {}): Promise<PgCluster> {
+/** How to run the server binaries: where they are, and as which OS user. */
+interface PgRunner {
+  bins: PgBinaries;
+  /** Run them as the `postgres` OS user (we are root). */
+  asPostgres: boolean;
+  /** That user, who must own the cluster's directory; null when we are not root. */
+  owner: OsUser | null;
+}
+
+function pgRunner(): PgRunner {
   const bins = findPgBinaries();
   if (bins === null) {
     throw new Error(`initdb/pg_ctl not found on PATH or under ${DEBIAN_PG_LIB}/*/bin`);
@@ -132,16 +140,31 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
   if (asPostgres && owner === null) {
     throw new Error("running as root but there is no `postgres` OS user to run the server as");
   }
+  return { bins, asPostgres, owner };
+}
 
+/** Where one cluster lives: everything is inside `dir`, which `cleanup` deletes. */
+interface ClusterFiles {
+  dir: string;
+  dataDir: string;
+  logFile: string;
+  cleanup(): Promise<void>;
+}
+
+/** A new temporary directory with an initialized data directory in it. */
+async function initCluster({ bins, asPostgres, owner }: PgRunner): Promise<ClusterFiles> {
   const dir = await Deno.makeTempDir({ prefix: "wisely-pg-" });
-  const dataDir = `${dir}/data`;
-  const logFile = `${dir}/server.log`;
-  const cleanup = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  const files: ClusterFiles = {
+    dir,
+    dataDir: `${dir}/data`,
+    logFile: `${dir}/server.log`,
+    cleanup: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+  };
   try {
     if (owner !== null) await Deno.chown(dir, owner.uid, owner.gid);
     await run(bins.initdb, [
       "-D",
-      dataDir,
+      files.dataDir,
       "-U",
       "postgres",
       "--auth=trust",
@@ -150,56 +173,79 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
       "--no-sync",
     ], asPostgres);
   } catch (cause) {
-    await cleanup();
+    await files.cleanup();
     throw new Error("initdb failed", { cause });
   }
+  return files;
+}
+
+/** The server's settings (`pg_ctl start -o`): TCP on `port` only, speed over durability. */
+function serverOptions(port: number, socketDir: string): string {
+  return [
+    `-c listen_addresses=127.0.0.1`,
+    `-c port=${port}`,
+    `-c unix_socket_directories=${socketDir}`,
+    // Durability is pointless for a throwaway test cluster; speed is not.
+    `-c fsync=off`,
+    `-c synchronous_commit=off`,
+    `-c full_page_writes=off`,
+    `-c max_connections=300`,
+    `-c shared_buffers=128MB`,
+    `-c timezone=UTC`,
+  ].join(" ");
+}
+
+/** The running cluster on `port`; its `stop` stops the server and deletes its files, once. */
+function runningCluster(runner: PgRunner, files: ClusterFiles, port: number): PgCluster {
+  let stopped = false;
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        await run(runner.bins.pgCtl, pgCtlStopArgs(files.dataDir), runner.asPostgres);
+      } finally {
+        await files.cleanup();
+      }
+    },
+  };
+}
+
+/** The error of a server that would not start, with its log when it wrote one. */
+async function startFailure(files: ClusterFiles, lastError: unknown): Promise<Error> {
+  let log = "";
+  try {
+    log = await Deno.readTextFile(files.logFile);
+  } catch {
+    // No log: pg_ctl failed before the server wrote one.
+  }
+  return new Error(`the Postgres cluster did not start${log ? `:\n${log.trim()}` : ""}`, {
+    cause: lastError,
+  });
+}
+
+/** Starts a fresh cluster in a temporary directory. */
+export async function startPgCluster(options: PgClusterOptions = {}): Promise<PgCluster> {
+  const runner = pgRunner();
+  const files = await initCluster(runner);
 
   // A fixed port is tried once; a picked one is retried, in case another process took it.
   const attempts = options.port === undefined ? 3 : 1;
   let lastError: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const port = options.port ?? freePort();
-    const serverOptions = [
-      `-c listen_addresses=127.0.0.1`,
-      `-c port=${port}`,
-      `-c unix_socket_directories=${dir}`,
-      // Durability is pointless for a throwaway test cluster; speed is not.
-      `-c fsync=off`,
-      `-c synchronous_commit=off`,
-      `-c full_page_writes=off`,
-      `-c max_connections=300`,
-      `-c shared_buffers=128MB`,
-      `-c timezone=UTC`,
-    ].join(" ");
+    const args = pgCtlStartArgs(files.dataDir, files.logFile, serverOptions(port, files.dir));
     try {
-      await run(bins.pgCtl, pgCtlStartArgs(dataDir, logFile, serverOptions), asPostgres);
+      await run(runner.bins.pgCtl, args, runner.asPostgres);
     } catch (cause) {
       lastError = cause;
       continue;
     }
-    let stopped = false;
-    return {
-      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-      port,
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        try {
-          await run(bins.pgCtl, pgCtlStopArgs(dataDir), asPostgres);
-        } finally {
-          await cleanup();
-        }
-      },
-    };
+    return runningCluster(runner, files, port);
   }
-  let log = "";
-  try {
-    log = await Deno.readTextFile(logFile);
-  } catch {
-    // No log: pg_ctl failed before the server wrote one.
-  }
-  await cleanup();
-  throw new Error(`the Postgres cluster did not start${log ? `:\n${log.trim()}` : ""}`, {
-    cause: lastError,
-  });
+  const error = await startFailure(files, lastError);
+  await files.cleanup();
+  throw error;
 }

@@ -166,6 +166,154 @@ function starting(): Response {
   });
 }
 
+/**
+ * What a starting stack has started so far. Each step records its part as soon as it is up, so
+ * that `stopParts` stops exactly what a failed start left running.
+ */
+interface StackParts {
+  server: Deno.HttpServer<Deno.NetAddr>;
+  /** Aborted first on stop: injected agent hangs end, so the server's shutdown can finish. */
+  closing: AbortController;
+  pglite: PgliteServer | null;
+  sql: postgres.Sql | null;
+  realtime: LocalRealtime | null;
+  webhooks: WebhookWorker | null;
+}
+
+/** Stops every part; requests in flight finish before the pool they use is ended. */
+function stopParts(parts: StackParts): Promise<void> {
+  return runAll([
+    () => Promise.resolve(parts.closing.abort()),
+    async () => await parts.webhooks?.stop(),
+    async () => await parts.realtime?.stop(),
+    () => parts.server.shutdown(),
+    async () => await parts.sql?.end({ timeout: 5 }),
+    async () => await parts.pglite?.stop(),
+  ]);
+}
+
+/** The gateway's server on 127.0.0.1, answering 503 until `mount` gives it the gateway. */
+interface Listener {
+  server: Deno.HttpServer<Deno.NetAddr>;
+  /** The bound port (a free one for a requested 0). */
+  port: number;
+  /** `http://127.0.0.1:PORT`. */
+  url: string;
+  mount(gateway: FetchHandler): void;
+}
+
+function listen(requestedPort: number): Listener {
+  let gateway: FetchHandler | null = null;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { hostname: "127.0.0.1", port: requestedPort, onListen: () => {} },
+      (req) => gateway?.fetch(req) ?? starting(),
+    );
+  } catch (cause) {
+    throw new Error(`Cannot listen on 127.0.0.1:${requestedPort}.`, { cause });
+  }
+  const port = server.addr.port;
+  return {
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    mount: (handler) => {
+      gateway = handler;
+    },
+  };
+}
+
+/** The stack's database, as `Stack` describes it. */
+type StackDatabase = Pick<Stack, "databaseUrl" | "kind" | "dataDir" | "sql" | "poolMax">;
+
+/** The external Postgres or a new embedded PGlite, the admin pool on it, and the migrations. */
+async function startDatabase(
+  options: StackOptions,
+  externalUrl: string | null,
+  parts: StackParts,
+  log: (line: string) => void,
+): Promise<StackDatabase> {
+  let databaseUrl: string;
+  let kind: Stack["kind"];
+  if (externalUrl) {
+    databaseUrl = externalUrl;
+    kind = "postgres";
+  } else {
+    const dataDir = options.dataDir ?? undefined;
+    log(`Starting embedded PGlite (${dataDir ? `data in ${dataDir}` : "in memory"})…`);
+    parts.pglite = await startPglite({ dataDir, fresh: options.freshData });
+    databaseUrl = parts.pglite.url;
+    kind = "pglite";
+  }
+
+  const poolMax = kind === "pglite" ? PGLITE_POOL_MAX : options.poolMax ?? POSTGRES_POOL_MAX;
+  const sql = parts.sql = createPool(databaseUrl, { max: poolMax });
+  if (options.migrate ?? true) {
+    const { applied } = await migrate(sql, { bootstrap: true, log });
+    log(`Migrations: ${applied.length} applied.`);
+  }
+  return { databaseUrl, kind, dataDir: parts.pglite?.dataDir ?? null, sql, poolMax };
+}
+
+/** The configuration and the services on the database that the gateway mounts. */
+interface StackServices {
+  config: Config;
+  keys: ApiKeySet;
+  auth: LocalAuth;
+  realtime: LocalRealtime;
+}
+
+/** Starts the local Auth, Realtime and webhook worker, and loads the functions' configuration. */
+async function startServices(
+  options: StackOptions,
+  listener: Listener,
+  db: StackDatabase,
+  parts: StackParts,
+): Promise<StackServices> {
+  const { sql, kind } = db;
+  const { jwtSecret, ...keyConfig } = await loadConfig(stackEnv(options, listener.port, null));
+  const keys = stackKeys({ jwtSecret, ...keyConfig });
+  const auth = await startLocalAuth({ sql, url: listener.url, keys, jwtSecret });
+  const config = await loadConfig(
+    stackEnv(options, listener.port, kind === "postgres" ? db.databaseUrl : null, auth),
+  );
+  const realtime = parts.realtime = await startLocalRealtime({
+    sql,
+    kind,
+    verifier: createTokenVerifier(config),
+    keys,
+  });
+  // Webhook delivery, which a hosted project drives from Cron (POST webhooks.deliver).
+  parts.webhooks = await startWebhookWorker({
+    sql,
+    kind,
+    local: config.local,
+    closing: parts.closing.signal,
+  });
+  return { config, keys, auth, realtime };
+}
+
+/** The functions, Auth, Realtime and the console behind one gateway. */
+function stackGateway(
+  { config, keys, auth, realtime }: StackServices,
+  sql: postgres.Sql,
+  url: string,
+  closing: AbortSignal,
+): FetchHandler {
+  return createGateway(buildFunctions(config, sql, closing), {
+    mounts: {
+      "/auth/v1": auth,
+      "/realtime/v1": realtime,
+      // The learner's web console (web/), pointed at this stack.
+      [CONSOLE_PATH]: createConsoleSite({
+        supabaseUrl: url,
+        publishableKey: keys.publishable[0],
+      }),
+    },
+  });
+}
+
 /** Starts a local stack. Everything it started is stopped again if a later step fails. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? (() => {});
@@ -179,96 +327,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   // Claim the port first: a busy port fails before the slow database start, and with port 0
   // the bound port is known for EDGE_BASE_URL. Until the apps exist the gateway answers 503.
-  let gateway: FetchHandler | null = null;
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  const listener = listen(requestedPort);
+  const parts: StackParts = {
+    server: listener.server,
+    closing: new AbortController(),
+    pglite: null,
+    sql: null,
+    realtime: null,
+    webhooks: null,
+  };
+  const stopAll = () => stopParts(parts);
   try {
-    server = Deno.serve(
-      { hostname: "127.0.0.1", port: requestedPort, onListen: () => {} },
-      (req) => gateway?.fetch(req) ?? starting(),
-    );
-  } catch (cause) {
-    throw new Error(`Cannot listen on 127.0.0.1:${requestedPort}.`, { cause });
-  }
-  const port = server.addr.port;
-  const url = `http://127.0.0.1:${port}`;
+    const db = await startDatabase(options, externalUrl, parts, log);
+    const services = await startServices(options, listener, db, parts);
+    listener.mount(stackGateway(services, db.sql, listener.url, parts.closing.signal));
 
-  let pglite: PgliteServer | null = null;
-  let sql: postgres.Sql | null = null;
-  let realtime: LocalRealtime | null = null;
-  let webhooks: WebhookWorker | null = null;
-  // Requests in flight finish before the pool they use is ended.
-  // Aborted first on stop: injected agent hangs end, so the server's shutdown can finish.
-  const closing = new AbortController();
-  const stopAll = () =>
-    runAll([
-      () => Promise.resolve(closing.abort()),
-      async () => await webhooks?.stop(),
-      async () => await realtime?.stop(),
-      () => server.shutdown(),
-      async () => await sql?.end({ timeout: 5 }),
-      async () => await pglite?.stop(),
-    ]);
-  try {
-    let databaseUrl: string;
-    let kind: Stack["kind"];
-    if (externalUrl) {
-      databaseUrl = externalUrl;
-      kind = "postgres";
-    } else {
-      const dataDir = options.dataDir ?? undefined;
-      log(`Starting embedded PGlite (${dataDir ? `data in ${dataDir}` : "in memory"})…`);
-      pglite = await startPglite({ dataDir, fresh: options.freshData });
-      databaseUrl = pglite.url;
-      kind = "pglite";
-    }
-
-    const poolMax = kind === "pglite" ? PGLITE_POOL_MAX : options.poolMax ?? POSTGRES_POOL_MAX;
-    sql = createPool(databaseUrl, { max: poolMax });
-    if (options.migrate ?? true) {
-      const { applied } = await migrate(sql, { bootstrap: true, log });
-      log(`Migrations: ${applied.length} applied.`);
-    }
-
-    const { jwtSecret, ...keyConfig } = await loadConfig(stackEnv(options, port, null));
-    const keys = stackKeys({ jwtSecret, ...keyConfig });
-    const auth = await startLocalAuth({ sql, url, keys, jwtSecret });
-    const config = await loadConfig(
-      stackEnv(options, port, kind === "postgres" ? databaseUrl : null, auth),
-    );
-    realtime = await startLocalRealtime({
-      sql,
-      kind,
-      verifier: createTokenVerifier(config),
-      keys,
-    });
-    // Webhook delivery, which a hosted project drives from Cron (POST webhooks.deliver).
-    webhooks = await startWebhookWorker({
-      sql,
-      kind,
-      local: config.local,
-      closing: closing.signal,
-    });
-    gateway = createGateway(buildFunctions(config, sql, closing.signal), {
-      mounts: {
-        "/auth/v1": auth,
-        "/realtime/v1": realtime,
-        // The learner's web console (web/), pointed at this stack.
-        [CONSOLE_PATH]: createConsoleSite({
-          supabaseUrl: url,
-          publishableKey: keys.publishable[0],
-        }),
-      },
-    });
-
+    const { url } = listener;
+    const { config, keys, auth } = services;
     let stopping: Promise<void> | null = null;
     return {
       url,
       functionsUrl: `${url}/functions/v1`,
-      databaseUrl,
-      kind,
-      dataDir: pglite?.dataDir ?? null,
-      sql,
-      poolMax,
+      ...db,
       config,
       keys,
       auth,

@@ -15,29 +15,45 @@ export function webcalUrl(/** @type {string} */ url) {
   return url.replace(/^https?:/, "webcal:");
 }
 
-/** @param {{ orchestrator: LearningOrchestrator }} deps */
-export function createCalendarView({ orchestrator }) {
-  const card = byId("calendar-card");
-  const add = /** @type {HTMLButtonElement} */ (byId("calendar-add"));
-  const stop = /** @type {HTMLButtonElement} */ (byId("calendar-stop"));
-  const copy = /** @type {HTMLButtonElement} */ (byId("calendar-copy"));
-  const field = /** @type {HTMLInputElement} */ (byId("calendar-url"));
-  const webcal = /** @type {HTMLAnchorElement} */ (byId("calendar-webcal"));
+/** The card's controls, looked up once. */
+function calendarElements() {
+  return {
+    card: byId("calendar-card"),
+    add: /** @type {HTMLButtonElement} */ (byId("calendar-add")),
+    stop: /** @type {HTMLButtonElement} */ (byId("calendar-stop")),
+    copy: /** @type {HTMLButtonElement} */ (byId("calendar-copy")),
+    field: /** @type {HTMLInputElement} */ (byId("calendar-url")),
+    webcal: /** @type {HTMLAnchorElement} */ (byId("calendar-webcal")),
+  };
+}
 
-  /** @param {string | null} url */
-  function show(url) {
-    byId("calendar-link").hidden = url === null;
-    field.value = url ?? "";
-    webcal.href = url === null ? "#" : webcalUrl(url);
-    add.textContent = url === null ? "Add to calendar" : "Get a new address";
-  }
+/** @typedef {ReturnType<typeof calendarElements>} CalendarElements */
 
+/**
+ * Shows the feed address, or hides the link when there is none.
+ * @param {CalendarElements} elements
+ * @param {string | null} url
+ */
+function showLink({ add, field, webcal }, url) {
+  byId("calendar-link").hidden = url === null;
+  field.value = url ?? "";
+  webcal.href = url === null ? "#" : webcalUrl(url);
+  add.textContent = url === null ? "Add to calendar" : "Get a new address";
+}
+
+/**
+ * "Add to calendar" (or "Get a new address"): a new address, shown and selected.
+ * @param {CalendarElements} elements
+ * @param {LearningOrchestrator} orchestrator
+ */
+function wireAdd(elements, orchestrator) {
+  const { card, add, field } = elements;
   add.addEventListener("click", () =>
     whileBusy(add, async () => {
       clearMessages(card);
       try {
         const { url } = await orchestrator.calendarLink();
-        show(url);
+        showLink(elements, url);
         showOk(card, "Your calendar address is ready. Any earlier one no longer works.");
         field.focus();
         field.select();
@@ -45,13 +61,21 @@ export function createCalendarView({ orchestrator }) {
         showError(card, describeError(error).message);
       }
     }));
+}
 
+/**
+ * "Stop sharing": revokes the address.
+ * @param {CalendarElements} elements
+ * @param {LearningOrchestrator} orchestrator
+ */
+function wireStop(elements, orchestrator) {
+  const { card, stop } = elements;
   stop.addEventListener("click", () =>
     whileBusy(stop, async () => {
       clearMessages(card);
       try {
         const { revoked } = await orchestrator.revokeCalendarLink();
-        show(null);
+        showLink(elements, null);
         showOk(
           card,
           revoked
@@ -62,7 +86,13 @@ export function createCalendarView({ orchestrator }) {
         showError(card, describeError(error).message);
       }
     }));
+}
 
+/**
+ * "Copy": the address to the clipboard, or selected for the learner to copy.
+ * @param {CalendarElements} elements
+ */
+function wireCopy({ card, copy, field }) {
   copy.addEventListener("click", async () => {
     clearMessages(card);
     try {
@@ -75,11 +105,18 @@ export function createCalendarView({ orchestrator }) {
       showOk(card, "Press Ctrl+C (⌘C) to copy the selected address.");
     }
   });
+}
 
+/** @param {{ orchestrator: LearningOrchestrator }} deps */
+export function createCalendarView({ orchestrator }) {
+  const elements = calendarElements();
+  wireAdd(elements, orchestrator);
+  wireStop(elements, orchestrator);
+  wireCopy(elements);
   return {
     reset() {
-      clearMessages(card);
-      show(null);
+      clearMessages(elements.card);
+      showLink(elements, null);
     },
   };
 }

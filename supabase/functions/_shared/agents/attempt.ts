@@ -47,7 +47,22 @@ export type AttemptResult<T> =
 
 /** Runs one attempt. Resolves with validated data; rejects only with `AgentCallError`. */
 export async function attemptCall<T>(options: AttemptOptions<T>): Promise<AttemptResult<T>> {
-  const { signal } = options;
+  const response = await send(options);
+  const status = response.status;
+  if (status === 304) return await revalidated(options, response);
+  if (status !== 200) {
+    await discardBody(response);
+    throw new AgentCallError(`http_${status}`, `The agent answered HTTP ${status}.`, {
+      status,
+      retryAfterMs: parseRetryAfter(response.headers.get("Retry-After"), options.now()),
+    });
+  }
+  const data = await readReply(options, response);
+  return { kind: "fetched", status, data, etag: response.headers.get("ETag") };
+}
+
+/** The attempt's request headers. */
+function requestHeaders<T>(options: AttemptOptions<T>): Headers {
   const headers = new Headers({
     "Content-Type": "application/json",
     "Accept": "application/json",
@@ -62,46 +77,47 @@ export async function attemptCall<T>(options: AttemptOptions<T>): Promise<Attemp
     headers.set("apikey", options.serviceKey);
     headers.set("Authorization", `Bearer ${options.serviceKey}`);
   }
+  return headers;
+}
 
-  let response: Response;
+/** POSTs the request; resolves with the answer's head, whatever its status. */
+async function send<T>(options: AttemptOptions<T>): Promise<Response> {
+  const { signal } = options;
+  const headers = requestHeaders(options);
   try {
-    response = await raceAbort(
+    return await raceAbort(
       options.fetch(options.url, { method: "POST", headers, body: options.body, signal }),
       signal,
     );
   } catch (cause) {
     throw failure(options, cause, "The agent could not be reached.");
   }
+}
 
-  const status = response.status;
-  if (status === 304) {
-    await discardBody(response);
-    if (!options.cached) {
-      throw new AgentCallError(
-        "invalid_payload",
-        "The agent answered 304 to a call without ETag.",
-        {
-          status,
-        },
-      );
-    }
-    const etag = response.headers.get("ETag") ?? options.cached.etag;
-    return { kind: "revalidated", status, data: options.cached.data, etag };
-  }
-
-  if (status !== 200) {
-    await discardBody(response);
-    throw new AgentCallError(`http_${status}`, `The agent answered HTTP ${status}.`, {
+/** A 304: the cached entry renewed, under the answer's ETag if it sent one. */
+async function revalidated<T>(
+  options: AttemptOptions<T>,
+  response: Response,
+): Promise<AttemptResult<T>> {
+  const status = 304;
+  await discardBody(response);
+  if (!options.cached) {
+    throw new AgentCallError("invalid_payload", "The agent answered 304 to a call without ETag.", {
       status,
-      retryAfterMs: parseRetryAfter(response.headers.get("Retry-After"), options.now()),
     });
   }
+  const etag = response.headers.get("ETag") ?? options.cached.etag;
+  return { kind: "revalidated", status, data: options.cached.data, etag };
+}
 
+/** Reads a 200's body (at most `maxBodyBytes`) and validates it as the reply. */
+async function readReply<T>(options: AttemptOptions<T>, response: Response): Promise<T> {
+  const status = response.status;
   let text: string;
   try {
     text = await raceAbort(
       readText(response, options.maxBodyBytes ?? MAX_AGENT_BODY_BYTES),
-      signal,
+      options.signal,
     );
   } catch (cause) {
     if (cause instanceof AgentCallError) throw cause;
@@ -124,7 +140,7 @@ export async function attemptCall<T>(options: AttemptOptions<T>): Promise<Attemp
       cause: parsed.error,
     });
   }
-  return { kind: "fetched", status, data: parsed.data, etag: response.headers.get("ETag") };
+  return parsed.data;
 }
 
 /** A transport failure: an abort (named by `describeAbort`) or a network error. */

@@ -81,23 +81,59 @@ type Circuit =
 /** How a failed attempt counts (see the module comment). */
 type Verdict = "failure" | "neither";
 
+/** How one attempt ended: its value, or its error and how that counts. */
+type Sample<T> = { ok: true; value: T } | { ok: false; error: unknown; verdict: Verdict };
+
+type Attempt<T> = (context: CallPolicyContext) => Promise<T>;
+
+/** A new breaker, closed. Throws a `RangeError` on a threshold below 1 or a negative `openMs`. */
 export function agentBreaker(options: BreakerOptions): AgentBreaker {
   const { threshold, openMs } = options;
-  const now = options.now ?? Date.now;
-  const slowCallMs = options.slowCallMs ?? DEFAULT_SLOW_CALL_MS;
   if (!Number.isInteger(threshold) || threshold < 1 || !(openMs >= 0)) {
     throw new RangeError("A breaker needs an integer threshold ≥ 1 and openMs ≥ 0.");
   }
-  let circuit: Circuit = { kind: "closed", failures: 0 };
-  const open = (cause: unknown) => {
-    circuit = { kind: "open", openedAt: now(), cause };
-  };
+  return new CircuitBreaker({
+    threshold,
+    openMs,
+    now: options.now ?? Date.now,
+    slowCallMs: options.slowCallMs ?? DEFAULT_SLOW_CALL_MS,
+  });
+}
+
+/** The state machine: `execute` lets a call through or skips it; its outcome moves the circuit. */
+class CircuitBreaker implements AgentBreaker {
+  #circuit: Circuit = { kind: "closed", failures: 0 };
+
+  constructor(private readonly options: Required<BreakerOptions>) {}
+
+  get state(): BreakerState {
+    return this.#circuit.kind;
+  }
+
+  execute<T>(fn: Attempt<T>, signal: AbortSignal): Promise<T> {
+    const { now, openMs } = this.options;
+    const current = this.#circuit;
+    switch (current.kind) {
+      case "closed":
+        return this.#whileClosed(fn, signal, current);
+      case "half-open":
+        return Promise.reject(circuitOpen("Its probe is in flight."));
+      case "open":
+        if (now() - current.openedAt < openMs) {
+          return Promise.reject(circuitOpen("It failed repeatedly.", current.cause));
+        }
+        return this.#probe(fn, signal);
+    }
+  }
+
+  #open(cause: unknown): void {
+    const { now } = this.options;
+    this.#circuit = { kind: "open", openedAt: now(), cause };
+  }
 
   /** Runs one attempt and judges how it ended (see the module comment). */
-  async function sample<T>(
-    fn: (context: CallPolicyContext) => Promise<T>,
-    signal: AbortSignal,
-  ): Promise<{ ok: true; value: T } | { ok: false; error: unknown; verdict: Verdict }> {
+  async #sample<T>(fn: Attempt<T>, signal: AbortSignal): Promise<Sample<T>> {
+    const { now, slowCallMs } = this.options;
     const startedAt = now();
     try {
       return { ok: true, value: await fn({ signal }) };
@@ -108,58 +144,35 @@ export function agentBreaker(options: BreakerOptions): AgentBreaker {
     }
   }
 
-  async function whileClosed<T>(
-    fn: (context: CallPolicyContext) => Promise<T>,
+  async #whileClosed<T>(
+    fn: Attempt<T>,
     signal: AbortSignal,
     closed: Extract<Circuit, { kind: "closed" }>,
   ): Promise<T> {
-    const result = await sample(fn, signal);
+    const result = await this.#sample(fn, signal);
     // The circuit opened meanwhile (other calls' failures): this outcome is stale.
-    const current = circuit === closed;
+    const current = this.#circuit === closed;
     if (result.ok) {
       if (current) closed.failures = 0;
       return result.value;
     }
-    if (current && result.verdict === "failure" && ++closed.failures >= threshold) {
-      open(result.error);
+    if (current && result.verdict === "failure" && ++closed.failures >= this.options.threshold) {
+      this.#open(result.error);
     }
     throw result.error;
   }
 
-  async function probe<T>(
-    fn: (context: CallPolicyContext) => Promise<T>,
-    signal: AbortSignal,
-  ): Promise<T> {
-    circuit = { kind: "half-open" };
-    const result = await sample(fn, signal);
+  async #probe<T>(fn: Attempt<T>, signal: AbortSignal): Promise<T> {
+    this.#circuit = { kind: "half-open" };
+    const result = await this.#sample(fn, signal);
     // Only the probe leaves half-open (other calls are skipped, stale outcomes ignored).
     if (result.ok) {
-      circuit = { kind: "closed", failures: 0 };
+      this.#circuit = { kind: "closed", failures: 0 };
       return result.value;
     }
-    open(result.error);
+    this.#open(result.error);
     throw result.error;
   }
-
-  return {
-    get state(): BreakerState {
-      return circuit.kind;
-    },
-    execute(fn, signal) {
-      const current = circuit;
-      switch (current.kind) {
-        case "closed":
-          return whileClosed(fn, signal, current);
-        case "half-open":
-          return Promise.reject(circuitOpen("Its probe is in flight."));
-        case "open":
-          if (now() - current.openedAt < openMs) {
-            return Promise.reject(circuitOpen("It failed repeatedly.", current.cause));
-          }
-          return probe(fn, signal);
-      }
-    },
-  };
 }
 
 function circuitOpen(why: string, cause?: unknown): AgentCallError {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type postgres from "postgres";
 import { z } from "zod";
 import type { Tx } from "../db.ts";
 import { THRESHOLDS } from "../plan/adaptation.ts";
@@ -84,8 +85,27 @@ export async function loadLearner(
   week: number,
   day: number,
 ): Promise<LoadedLearner> {
+  // One statement, composed of two fragments: what it reads from, and the columns it returns.
   const [row] = await tx`
-    with i as (
+    ${learnerInputs(tx, intentId, week, day)}
+    ${learnerColumns(tx, week)}
+  `;
+  if (!row) return emptyLearner();
+  return fromLoaded(Loaded.parse(row));
+}
+
+/**
+ * The statement's `with` clause: the intent (`i`), its completions (`done`, `before` the day,
+ * the `prev`ious one), the day's learning-day count (`pos`), the sessions `skipped` before it,
+ * and the objectives' memory as of the day (`mem`).
+ */
+function learnerInputs(
+  tx: Tx,
+  intentId: string,
+  week: number,
+  day: number,
+): postgres.PendingQuery<postgres.Row[]> {
+  return tx`with i as (
       select id, user_tz, (now() at time zone user_tz)::date as today
       from wisely.intents where id = ${intentId}
     ),
@@ -119,8 +139,12 @@ export async function loadLearner(
       from i, pos
       join wisely.objective_memory m on true
       where m.intent_id = i.id
-    )
-    select
+    )`;
+}
+
+/** The statement's `select`: one row of the columns `Loaded` validates. */
+function learnerColumns(tx: Tx, week: number): postgres.PendingQuery<postgres.Row[]> {
+  return tx`select
       i.today::text as today,
       pos.learning_day,
       (select (i.today - max(completed_on))::int from done) as days_since,
@@ -160,10 +184,7 @@ export async function loadLearner(
           group by r.week order by r.week desc limit 52
         ) w
       ), '[]'::jsonb) as weeks
-    from i, pos
-  `;
-  if (!row) return emptyLearner();
-  return fromLoaded(Loaded.parse(row));
+    from i, pos`;
 }
 
 /** A learner with nothing recorded (no intent visible). */

@@ -36,6 +36,29 @@ export function allocateMinutes(
   weights: readonly number[],
   minimums?: readonly number[],
 ): number[] {
+  const mins = checkedMinimums(total, weights, minimums);
+  const result = weights.map(() => 0);
+  const active = weights.flatMap((w, i) => (w > 0 ? [i] : []));
+  if (active.length === 0) {
+    if (total > 0) throw new RangeError("cannot split a positive total without a positive weight");
+    return result;
+  }
+
+  const minimumSum = active.reduce((sum, i) => sum + mins[i], 0);
+  const useMinimums = minimumSum <= total;
+  const { free, remaining } = useMinimums
+    ? pinMinimums({ total, weights, mins, active, result })
+    : { free: active, remaining: total };
+  largestRemainder({ remaining, weights, free, result, floorOf: (i) => useMinimums ? mins[i] : 0 });
+  return result;
+}
+
+/** Checks the arguments (see `allocateMinutes`); returns the minimums, all 0 when not given. */
+function checkedMinimums(
+  total: number,
+  weights: readonly number[],
+  minimums: readonly number[] | undefined,
+): readonly number[] {
   if (!Number.isSafeInteger(total) || total < 0) {
     throw new RangeError(`total must be a non-negative integer, got ${total}`);
   }
@@ -55,37 +78,51 @@ export function allocateMinutes(
       throw new RangeError(`minimums must be non-negative integers, got ${m}`);
     }
   }
+  return mins;
+}
 
-  const result = weights.map(() => 0);
-  const active = weights.flatMap((w, i) => (w > 0 ? [i] : []));
-  if (active.length === 0) {
-    if (total > 0) throw new RangeError("cannot split a positive total without a positive weight");
-    return result;
-  }
-
-  const minimumSum = active.reduce((sum, i) => sum + mins[i], 0);
-  const useMinimums = minimumSum <= total;
-
-  // Water-filling: pin parts whose share falls below their minimum until none does. The set
-  // only grows, and it never swallows every part because the minimums fit in the total.
+/**
+ * Water-filling: pins parts whose share falls below their minimum (setting `result` for them)
+ * until none does, and returns the parts left free with the minutes left for them. The pinned
+ * set only grows, and it never swallows every part because the minimums fit in the total.
+ */
+function pinMinimums({ total, weights, mins, active, result }: {
+  total: number;
+  weights: readonly number[];
+  mins: readonly number[];
+  /** The positively weighted parts. */
+  active: number[];
+  result: number[];
+}): { free: number[]; remaining: number } {
   const pinned = new Set<number>();
   let free = active;
   let remaining = total;
-  if (useMinimums) {
-    for (;;) {
-      const weightSum = sumOf(free.map((i) => weights[i]));
-      const below = free.filter((i) => remaining * weights[i] < mins[i] * weightSum);
-      if (below.length === 0) break;
-      for (const i of below) {
-        pinned.add(i);
-        result[i] = mins[i];
-        remaining -= mins[i];
-      }
-      free = free.filter((i) => !pinned.has(i));
+  for (;;) {
+    const weightSum = sumOf(free.map((i) => weights[i]));
+    const below = free.filter((i) => remaining * weights[i] < mins[i] * weightSum);
+    if (below.length === 0) break;
+    for (const i of below) {
+      pinned.add(i);
+      result[i] = mins[i];
+      remaining -= mins[i];
     }
+    free = free.filter((i) => !pinned.has(i));
   }
+  return { free, remaining };
+}
 
-  // Largest remainder over the free parts. With integer weights every product below is exact.
+/**
+ * Largest remainder: sets `result` for the `free` parts to their share of `remaining`, never
+ * taking a part below `floorOf(i)` when floating-point weights over-give.
+ */
+function largestRemainder({ remaining, weights, free, result, floorOf }: {
+  remaining: number;
+  weights: readonly number[];
+  free: number[];
+  result: number[];
+  floorOf: (i: number) => number;
+}): void {
+  // With integer weights every product below is exact.
   const weightSum = sumOf(free.map((i) => weights[i]));
   const remainders: { index: number; remainder: number }[] = [];
   let given = 0;
@@ -105,12 +142,11 @@ export function allocateMinutes(
   }
   for (let k = remainders.length - 1; left < 0; k = k === 0 ? remainders.length - 1 : k - 1) {
     const i = remainders[k].index;
-    if (result[i] > (useMinimums ? mins[i] : 0)) {
+    if (result[i] > floorOf(i)) {
       result[i]--;
       left++;
     }
   }
-  return result;
 }
 
 function sumOf(values: readonly number[]): number {
