@@ -11,31 +11,24 @@ import { calendarFeed } from "../../supabase/functions/_shared/calendar/ics.ts";
 import { upcomingDays } from "../../supabase/functions/_shared/calendar/schedule.ts";
 import { hashKey, newKey } from "../../supabase/functions/_shared/calendar/keys.ts";
 import { localInstant } from "../../supabase/functions/_shared/calendar/local_time.ts";
+import { toHex } from "../../supabase/functions/_shared/hex.ts";
 import ICAL from "ical.js";
-import { asRole, asRoleCommit, createUser, freshDatabase } from "../support/db.ts";
+import { asRole, asRoleCommit, freshDatabase } from "../support/db.ts";
+import { hasCode, type IntentOwner, refusedAs, seedIntent } from "../support/two_users.ts";
 
-async function rejectsWith(promise: Promise<unknown>, code: string) {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(typeof error === "object" && error !== null && "code" in error, String(error));
-    assert.equal(error.code, code, String(error));
-    return true;
-  });
-}
-
-interface Learner {
-  user: string;
-  intent: string;
+/** A learner with a calendar link. */
+interface Linked extends IntentOwner {
   hash: Uint8Array;
 }
 
-async function seed(sql: postgres.Sql, topic: string, tz: string): Promise<Learner> {
-  const user = await createUser(sql);
-  const [intent] = await sql`
-    insert into wisely.intents (user_id, topic, depth, end_goal, time_per_day_min, user_tz,
-      plan_time)
-    values (${user}, ${topic}, 'informed', 'A goal', 25, ${tz}, '06:45')
-    returning id
-  `;
+async function seed(sql: postgres.Sql, topic: string, tz: string): Promise<Linked> {
+  const { user, intent } = await seedIntent(sql, {
+    topic,
+    end_goal: "A goal",
+    time_per_day_min: 25,
+    user_tz: tz,
+    plan_time: "06:45",
+  });
   const { hash } = await newKey();
   await asRoleCommit(
     sql,
@@ -43,11 +36,7 @@ async function seed(sql: postgres.Sql, topic: string, tz: string): Promise<Learn
     user,
     (tx) => tx`insert into wisely.calendar_links (user_id, key_hash) values (${user}, ${hash})`,
   );
-  return { user, intent: intent.id, hash };
-}
-
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { user, intent, hash };
 }
 
 Deno.test("calendar links: own hash only, no anon, the feed function for the service role", async (t) => {
@@ -66,7 +55,7 @@ Deno.test("calendar links: own hash only, no anon, the feed function for the ser
       );
       assert.equal(rows.length, 1);
       assert.equal(rows[0].user_id, a.user);
-      assert.equal(hex(rows[0].key_hash), hex(a.hash));
+      assert.equal(toHex(rows[0].key_hash), toHex(a.hash));
       const byHash = await asRole(
         sql,
         "authenticated",
@@ -84,46 +73,37 @@ Deno.test("calendar links: own hash only, no anon, the feed function for the ser
       ]);
       assert.deepEqual(changed, []);
       const { hash } = await newKey();
-      await rejectsWith(
-        asRole(
-          sql,
-          "authenticated",
-          a.user,
-          (tx) =>
-            tx`insert into wisely.calendar_links (user_id, key_hash) values (${b.user}, ${hash})`,
-        ),
+      await refusedAs(
+        sql,
+        a.user,
+        (tx) =>
+          tx`insert into wisely.calendar_links (user_id, key_hash) values (${b.user}, ${hash})`,
         "42501",
       );
-      await rejectsWith(
-        asRole(
-          sql,
-          "authenticated",
-          a.user,
-          (tx) =>
-            tx`insert into wisely.calendar_links (user_id, key_hash) values (${a.user}, '\\x00')`,
-        ),
+      await refusedAs(
+        sql,
+        a.user,
+        (tx) =>
+          tx`insert into wisely.calendar_links (user_id, key_hash) values (${a.user}, '\\x00')`,
         "23514",
       );
       const [row] = await sql`select key_hash from wisely.calendar_links where user_id = ${b.user}`;
-      assert.equal(hex(row.key_hash), hex(b.hash));
+      assert.equal(toHex(row.key_hash), toHex(b.hash));
     });
 
     await t.step("anon reads nothing and calls nothing", async () => {
-      await rejectsWith(
+      await assert.rejects(
         asRole(sql, "anon", null, (tx) => tx`select * from wisely.calendar_links`),
-        "42501",
+        hasCode("42501"),
       );
-      await rejectsWith(
+      await assert.rejects(
         asRole(sql, "anon", null, (tx) => tx`select wisely.calendar_feed(${a.hash})`),
-        "42501",
+        hasCode("42501"),
       );
     });
 
     await t.step("an authenticated user cannot call the feed function (it skips RLS)", async () => {
-      await rejectsWith(
-        asRole(sql, "authenticated", a.user, (tx) => tx`select wisely.calendar_feed(${b.hash})`),
-        "42501",
-      );
+      await refusedAs(sql, a.user, (tx) => tx`select wisely.calendar_feed(${b.hash})`, "42501");
     });
 
     await t.step("the service role gets one link's data, null for any other hash", async () => {

@@ -13,49 +13,14 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { asRole, asRoleCommit, createUser, freshDatabase } from "../support/db.ts";
-
-type Tx = postgres.TransactionSql;
-
-interface Owned {
-  user: string;
-  intent: string;
-  /** Week 1 day 1, completed. */
-  done: string;
-  /** Week 1 day 2, opened, not completed. */
-  open: string;
-}
-
-/** Asserts a Postgres error with this SQLSTATE. */
-function hasCode(code: string) {
-  return (error: unknown) => {
-    assert.ok(typeof error === "object" && error !== null && "code" in error, String(error));
-    assert.equal(error.code, code, String(error));
-    return true;
-  };
-}
-
-async function seed(sql: postgres.Sql): Promise<Owned> {
-  const user = await createUser(sql);
-  const [intent] = await sql`
-    insert into wisely.intents (user_id, topic, depth, end_goal, time_per_day_min)
-    values (${user}, 'Go', 'informed', 'Write a server', 45)
-    returning id
-  `;
-  const rows = await sql`
-    insert into wisely.sessions (user_id, intent_id, week, day, plan_md, plan_summary, plan,
-      total_minutes, degraded_mode, cache_hits, cache_misses, signal_quality, opened_at)
-    values
-      (${user}, ${intent.id}, 1, 1, '# plan', '{}', '{}', 45, false, 0, 4, '{}', now()),
-      (${user}, ${intent.id}, 1, 2, '# plan', '{}', '{}', 45, false, 0, 4, '{}', now())
-    returning id, day
-  `;
-  const done = rows.find((r) => r.day === 1)!.id;
-  await sql`
-    insert into wisely.completions (session_id, user_id, completion_time_min, confidence)
-    values (${done}, ${user}, 40, 8)
-  `;
-  return { user, intent: intent.id, done, open: rows.find((r) => r.day === 2)!.id };
-}
+import {
+  type IntentOwner,
+  refusedAs,
+  seedIntent,
+  seedLearner,
+  twoUsers,
+  type Tx,
+} from "../support/two_users.ts";
 
 const stateOf = async (sql: postgres.Sql, id: string) =>
   (await sql`select state from wisely.sessions where id = ${id}`)[0].state;
@@ -64,11 +29,10 @@ Deno.test("learner controls: privileges, states and the streak freeze", async (t
   const db = await freshDatabase();
   const { sql } = db;
   try {
-    const a = await seed(sql);
-    const b = await seed(sql);
+    const { a, b } = await twoUsers(sql, seedLearner);
     const asA = <T>(fn: (tx: Tx) => Promise<T>) => asRole(sql, "authenticated", a.user, fn);
     const refusedForA = (fn: (tx: Tx) => Promise<unknown>, code = "42501") =>
-      assert.rejects(asA(fn), hasCode(code));
+      refusedAs(sql, a.user, fn, code);
 
     await t.step("pause_intent pauses the caller's own intent and nobody else's", async () => {
       const [row] = await asRoleCommit(sql, "authenticated", a.user, (tx) =>
@@ -141,23 +105,23 @@ Deno.test("learner controls: privileges, states and the streak freeze", async (t
       `
       );
       // The service role may name a state, but the trigger keeps the true one.
-      await sql`update wisely.sessions set state = 'completed' where id = ${a.open}`;
-      assert.equal(await stateOf(sql, a.open), "opened");
-      await sql`update wisely.sessions set state = 'skipped' where id = ${a.open}`;
-      assert.equal(await stateOf(sql, a.open), "opened", "its day has not passed");
+      await sql`update wisely.sessions set state = 'completed' where id = ${a.openSession}`;
+      assert.equal(await stateOf(sql, a.openSession), "opened");
+      await sql`update wisely.sessions set state = 'skipped' where id = ${a.openSession}`;
+      assert.equal(await stateOf(sql, a.openSession), "opened", "its day has not passed");
       // What a learner may write (their own completion) is what completes it; B's rows stay.
       const touchedB = await asRoleCommit(sql, "authenticated", a.user, async (tx) => {
         await tx`
           insert into wisely.completions (session_id, user_id, completion_time_min, confidence)
-          values (${a.open}, ${a.user}, 10, 4)
+          values (${a.openSession}, ${a.user}, 10, 4)
         `;
         return (await tx`update wisely.sessions set opened_at = now() where user_id = ${b.user}`)
           .count;
       });
       assert.equal(touchedB, 0);
-      assert.equal(await stateOf(sql, a.open), "completed");
-      await sql`delete from wisely.completions where session_id = ${a.open}`;
-      assert.equal(await stateOf(sql, a.open), "opened");
+      assert.equal(await stateOf(sql, a.openSession), "completed");
+      await sql`delete from wisely.completions where session_id = ${a.openSession}`;
+      assert.equal(await stateOf(sql, a.openSession), "opened");
     });
 
     await t.step("cancelled_at: never on an active intent, never another user's", async () => {
@@ -210,16 +174,12 @@ Deno.test("learner controls: privileges, states and the streak freeze", async (t
 
 /** Completions on `days` (offsets from 2026-06-20, UTC) for a fresh user; returns the user. */
 async function learner(sql: postgres.Sql, days: number[]) {
-  const user = await createUser(sql);
-  const [intent] = await sql`
-    insert into wisely.intents (user_id, topic, depth, end_goal, time_per_day_min)
-    values (${user}, 'Go', 'informed', 'Write a server', 45) returning id
-  `;
+  const { user, intent } = await seedIntent(sql);
   for (const [n, offset] of days.entries()) {
     const [s] = await sql`
       insert into wisely.sessions (user_id, intent_id, week, day, plan_md, plan_summary, plan,
         total_minutes, degraded_mode, cache_hits, cache_misses, signal_quality)
-      values (${user}, ${intent.id}, ${Math.floor(n / 7) + 1}, ${(n % 7) + 1}, '#', '{}', '{}',
+      values (${user}, ${intent}, ${Math.floor(n / 7) + 1}, ${(n % 7) + 1}, '#', '{}', '{}',
         45, false, 0, 4, '{}')
       returning id
     `;
@@ -229,10 +189,10 @@ async function learner(sql: postgres.Sql, days: number[]) {
       values (${s.id}, ${user}, 40, 7, '2026-06-20T12:00:00Z'::timestamptz + ${offset} * interval '1 day')
     `;
   }
-  return { user, intent: intent.id as string };
+  return { user, intent };
 }
 
-async function pause(sql: postgres.Sql, who: { user: string; intent: string }, w: {
+async function pause(sql: postgres.Sql, who: IntentOwner, w: {
   from: number;
   to: number;
   resumedOn?: number;

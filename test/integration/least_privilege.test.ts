@@ -20,99 +20,28 @@ import { asUser, type UserClaims } from "../../supabase/functions/_shared/db.ts"
 import { HttpRequestGate } from "../../supabase/functions/_shared/http/gate.ts";
 import { claimKey } from "../../supabase/functions/_shared/http/idempotency_store.ts";
 import { userDb } from "../../supabase/functions/_shared/user_db.ts";
-import { asRole, asRoleCommit, createUser, freshDatabase } from "../support/db.ts";
+import { asRole, asRoleCommit, freshDatabase } from "../support/db.ts";
+import {
+  type Bookkeeper,
+  hasCode,
+  refusedAs,
+  REQUEST_HASH,
+  seedBookkeeper,
+  seedIntent,
+  twoUsers,
+  type Tx,
+} from "../support/two_users.ts";
 
-type Tx = postgres.TransactionSql;
 type Payload = Record<string, postgres.JSONValue>;
-
-/** One user's seeded rows (written as the superuser). */
-interface Owned {
-  user: string;
-  intent: string;
-  /** Week 1, day 1, completed. */
-  session: string;
-  /** Week 1, day 2, not completed. */
-  openSession: string;
-  /** A claim on week 1, day 3. */
-  claim: string;
-}
 
 interface Ctx {
   sql: postgres.Sql;
-  a: Owned;
-  b: Owned;
-}
-
-const HASH = "a".repeat(64);
-
-/** Asserts a Postgres error with this SQLSTATE (and message, when given). */
-function hasCode(code: string, message?: RegExp) {
-  return (error: unknown) => {
-    assert.ok(typeof error === "object" && error !== null && "code" in error, String(error));
-    assert.equal(error.code, code, String(error));
-    if (message) assert.match(String(error), message);
-    return true;
-  };
-}
-
-/** Runs fn as the user (rolled back) and expects it to fail with `code`. */
-async function refused(
-  ctx: Ctx,
-  user: string,
-  fn: (tx: Tx) => Promise<unknown>,
-  code: string,
-  message?: RegExp,
-) {
-  await assert.rejects(asRole(ctx.sql, "authenticated", user, fn), hasCode(code, message));
-}
-
-async function seedUser(sql: postgres.Sql): Promise<Owned> {
-  const user = await createUser(sql);
-  const [intent] = await sql`
-    insert into wisely.intents (user_id, topic, depth, end_goal, time_per_day_min)
-    values (${user}, 'Go', 'informed', 'Write a server', 45)
-    returning id
-  `;
-  const sessions = await sql`
-    insert into wisely.sessions (user_id, intent_id, week, day, plan_md, plan_summary, plan,
-      total_minutes, degraded_mode, cache_hits, cache_misses, signal_quality)
-    values
-      (${user}, ${intent.id}, 1, 1, '# plan', '{}', '{}', 45, true, 1, 3, '{}'),
-      (${user}, ${intent.id}, 1, 2, '# plan', '{}', '{}', 45, false, 2, 2, '{}')
-    returning id, day
-  `;
-  const session = sessions.find((s) => s.day === 1)?.id;
-  const openSession = sessions.find((s) => s.day === 2)?.id;
-  assert.ok(typeof session === "string" && typeof openSession === "string");
-  await sql`
-    insert into wisely.completions (session_id, user_id, completion_time_min, confidence)
-    values (${session}, ${user}, 40, 8)
-  `;
-  await sql`
-    insert into wisely.agent_cache (user_id, agent, scope_key, etag, payload, validated_at)
-    values (${user}, 'clo', ${`intent:${intent.id}:w1`}, '"e1"', '{}', now() - interval '1 day')
-  `;
-  await sql`insert into wisely.rate_limits (user_id, bucket, tokens) values (${user}, 'default', 3)`;
-  await sql`
-    insert into wisely.idempotency_keys (user_id, key, route, request_hash)
-    values (${user}, 'key-1', 'day.run', ${HASH})
-  `;
-  const [claim] = await sql`
-    insert into wisely.run_claims (intent_id, week, day, user_id, expires_at)
-    values (${intent.id}, 1, 3, ${user}, now() + interval '1 minute')
-    returning claim_id
-  `;
-  await sql`
-    insert into wisely.events (user_id, type, payload)
-    values (${user}, 'intent_synced', ${
-    sql.json({ intent_id: intent.id, created: true, replaced_intent_id: null })
-  })
-  `;
-  return { user, intent: intent.id, session, openSession, claim: claim.claim_id };
+  a: Bookkeeper;
+  b: Bookkeeper;
 }
 
 /** A's valid day_completed payload for its completed session (week 1, day 1). */
-function dayCompleted(o: Owned): Payload {
+function dayCompleted(o: Bookkeeper): Payload {
   return {
     session_id: o.session,
     intent_id: o.intent,
@@ -127,7 +56,7 @@ async function forgedEvents(t: Deno.TestContext, ctx: Ctx) {
   const { sql, a, b } = ctx;
   await t.step("events: no direct insert, for oneself or for another user", async () => {
     for (const owner of [a.user, b.user]) {
-      await refused(ctx, a.user, (tx) =>
+      await refusedAs(sql, a.user, (tx) =>
         tx`
         insert into wisely.events (user_id, type, payload)
         values (${owner}, 'day_completed', ${sql.json({ user_id: b.user, type: "x" })})
@@ -154,8 +83,8 @@ async function forgedEvents(t: Deno.TestContext, ctx: Ctx) {
   await t.step("record_event: payload keys cannot override type, user_id or event_id", async () => {
     for (const key of ["user_id", "type", "event_id", "created_at", "id", "notes"]) {
       const payload = { ...dayCompleted(a), [key]: key === "user_id" ? b.user : "x" };
-      await refused(
-        ctx,
+      await refusedAs(
+        sql,
         a.user,
         (tx) => tx`select wisely.record_event('day_completed', ${sql.json(payload)})`,
         "22023",
@@ -163,8 +92,8 @@ async function forgedEvents(t: Deno.TestContext, ctx: Ctx) {
       );
     }
     const { next_day: _, ...missing } = dayCompleted(a);
-    await refused(
-      ctx,
+    await refusedAs(
+      sql,
       a.user,
       (tx) => tx`select wisely.record_event('day_completed', ${sql.json(missing)})`,
       "22023",
@@ -182,16 +111,16 @@ async function forgedEvents(t: Deno.TestContext, ctx: Ctx) {
     ];
     for (const change of bad) {
       const payload = { ...dayCompleted(a), ...change };
-      await refused(
-        ctx,
+      await refusedAs(
+        sql,
         a.user,
         (tx) => tx`select wisely.record_event('day_completed', ${sql.json(payload)})`,
         "22023",
       );
     }
     for (const type of ["test_event", "DAY_COMPLETED", ""]) {
-      await refused(
-        ctx,
+      await refusedAs(
+        sql,
         a.user,
         (tx) => tx`select wisely.record_event(${type}, ${sql.json(dayCompleted(a))})`,
         "22023",
@@ -227,8 +156,8 @@ async function eventOwnership(t: Deno.TestContext, ctx: Ctx) {
       }],
     ];
     for (const [type, payload] of forged) {
-      await refused(
-        ctx,
+      await refusedAs(
+        sql,
         a.user,
         (tx) => tx`select wisely.record_event(${type}, ${sql.json(payload)})`,
         "42501",
@@ -292,7 +221,7 @@ async function agentCalls(t: Deno.TestContext, ctx: Ctx) {
   const { sql, a, b } = ctx;
   await t.step("agent_calls: no direct insert (dated infinity, or for B)", async () => {
     for (const owner of [a, b]) {
-      await refused(ctx, a.user, (tx) =>
+      await refusedAs(sql, a.user, (tx) =>
         tx`
         insert into wisely.agent_calls (user_id, session_id, agent, outcome, created_at)
         values (${owner.user}, ${owner.session}, 'clo', 'fetched', 'infinity')
@@ -310,8 +239,8 @@ async function agentCalls(t: Deno.TestContext, ctx: Ctx) {
         latency_ms: 40,
         ...extra,
       }]);
-    await refused(
-      ctx,
+    await refusedAs(
+      sql,
       a.user,
       (tx) => tx`select wisely.record_agent_calls(${b.session}, ${calls()}, null)`,
       "42501",
@@ -350,15 +279,15 @@ async function agentCalls(t: Deno.TestContext, ctx: Ctx) {
       ["clo"],
     ];
     for (const calls of bad) {
-      await refused(
-        ctx,
+      await refusedAs(
+        sql,
         a.user,
         (tx) => tx`select wisely.record_agent_calls(${a.session}, ${sql.json(calls)}, null)`,
         "22023",
       );
     }
-    await refused(
-      ctx,
+    await refusedAs(
+      sql,
       a.user,
       (tx) => tx`select wisely.record_agent_calls(${a.session}, ${sql.json({})}, null)`,
       "22023",
@@ -368,7 +297,7 @@ async function agentCalls(t: Deno.TestContext, ctx: Ctx) {
 
 async function agentCache(t: Deno.TestContext, ctx: Ctx) {
   const { sql, a, b } = ctx;
-  const key = (o: Owned) => `intent:${o.intent}:w1`;
+  const key = (o: Bookkeeper) => `intent:${o.intent}:w1`;
   await t.step("agent_cache: no direct insert, update or delete", async () => {
     const attacks = [
       (tx: Tx) =>
@@ -380,7 +309,7 @@ async function agentCache(t: Deno.TestContext, ctx: Ctx) {
         tx`update wisely.agent_cache set validated_at = 'infinity' where user_id = ${a.user}`,
       (tx: Tx) => tx`delete from wisely.agent_cache where user_id = ${a.user}`,
     ];
-    for (const attack of attacks) await refused(ctx, a.user, attack, "42501");
+    for (const attack of attacks) await refusedAs(sql, a.user, attack, "42501");
   });
 
   await t.step("store_agent_cache: only under A's own intents, dated now()", async () => {
@@ -389,16 +318,16 @@ async function agentCache(t: Deno.TestContext, ctx: Ctx) {
     const revalidate = (scopeKey: string) =>
       sql.json([{ agent: "clo", scope_key: scopeKey, etag: null }]);
     for (const scopeKey of [key(b), `intent:${b.intent}`, `intent:${a.intent}:w1:x`, "other"]) {
-      await refused(
-        ctx,
+      await refusedAs(
+        sql,
         a.user,
         (tx) => tx`select wisely.store_agent_cache(${store(scopeKey)}, '[]')`,
         "42501",
         /own intents/,
       );
     }
-    await refused(
-      ctx,
+    await refusedAs(
+      sql,
       a.user,
       (tx) => tx`select wisely.store_agent_cache('[]', ${revalidate(key(b))})`,
       "42501",
@@ -433,7 +362,7 @@ async function rateLimits(t: Deno.TestContext, ctx: Ctx) {
         tx`insert into wisely.rate_limits (user_id, bucket, tokens) values (${a.user}, 'x', 1e9)`,
       (tx: Tx) => tx`select wisely.take_token('default', 1e9, 1e9)`,
     ];
-    for (const attack of attacks) await refused(ctx, a.user, attack, "42501");
+    for (const attack of attacks) await refusedAs(sql, a.user, attack, "42501");
     const [row] = await asRole(sql, "authenticated", a.user, (tx) =>
       tx`
       select tokens from wisely.rate_limits
@@ -457,9 +386,9 @@ async function runClaims(t: Deno.TestContext, ctx: Ctx) {
         tx`update wisely.run_claims set expires_at = 'infinity' where user_id = ${a.user}`,
       (tx: Tx) => tx`delete from wisely.run_claims where user_id = ${a.user}`,
     ];
-    for (const attack of attacks) await refused(ctx, a.user, attack, "42501");
-    await refused(
-      ctx,
+    for (const attack of attacks) await refusedAs(sql, a.user, attack, "42501");
+    await refusedAs(
+      sql,
       a.user,
       (tx) => tx`select * from wisely.claim_run(${b.intent}, 2, 1, false)`,
       "42501",
@@ -518,14 +447,14 @@ async function runClaims(t: Deno.TestContext, ctx: Ctx) {
 }
 
 async function idempotencyKeys(t: Deno.TestContext, ctx: Ctx) {
-  const { a } = ctx;
+  const { sql, a } = ctx;
   await t.step("idempotency_keys: no direct writes; the key functions are the pool's", async () => {
     const claims = JSON.stringify({ sub: a.user, role: "authenticated" });
     const attacks = [
       (tx: Tx) =>
         tx`
         insert into wisely.idempotency_keys (user_id, key, route, request_hash, expires_at)
-        values (${a.user}, 'key-2', 'day.run', ${HASH}, 'infinity')
+        values (${a.user}, 'key-2', 'day.run', ${REQUEST_HASH}, 'infinity')
       `,
       (tx: Tx) =>
         tx`
@@ -536,7 +465,7 @@ async function idempotencyKeys(t: Deno.TestContext, ctx: Ctx) {
       (tx: Tx) => tx`select wisely.idempotency_finish(${claims}, 'key-1', 'x', 200, 'forged')`,
       (tx: Tx) => tx`select wisely.set_request_claims(${claims})`,
     ];
-    for (const attack of attacks) await refused(ctx, a.user, attack, "42501");
+    for (const attack of attacks) await refusedAs(sql, a.user, attack, "42501");
   });
 }
 
@@ -617,7 +546,7 @@ async function realtimeTopics(t: Deno.TestContext, ctx: Ctx) {
 Deno.test("least privilege for authenticated: bookkeeping only through definer functions", async (t) => {
   const db = await freshDatabase();
   try {
-    const ctx: Ctx = { sql: db.sql, a: await seedUser(db.sql), b: await seedUser(db.sql) };
+    const ctx: Ctx = { sql: db.sql, ...await twoUsers(db.sql, seedBookkeeper) };
     // Committed, so B has a message on its topic (realtime tests) and A on its own.
     for (const o of [ctx.a, ctx.b]) {
       await asRoleCommit(db.sql, "authenticated", o.user, (tx) =>
@@ -643,14 +572,8 @@ Deno.test("a session-level request.jwt.claim.sub left on a connection names nobo
   const db = await freshDatabase({ max: 1 });
   const { sql } = db;
   try {
-    const a = await createUser(sql);
-    const b = await createUser(sql);
-    for (const user of [a, b]) {
-      await sql`
-        insert into wisely.intents (user_id, topic, depth, end_goal, time_per_day_min)
-        values (${user}, 'Go', 'informed', 'Write a server', 45)
-      `;
-    }
+    const { user: a } = await seedIntent(sql);
+    const { user: b } = await seedIntent(sql);
     // What another client of a shared pooled backend could leave behind.
     await sql`select set_config('request.jwt.claim.sub', ${b}, false)`;
     const [control] = await sql`select auth.uid() as uid`;
@@ -677,7 +600,7 @@ Deno.test("a session-level request.jwt.claim.sub left on a connection names nobo
       const outcome = await claimKey(sql, JSON.stringify(claims), {
         key: "k-1",
         route: "intent.sync",
-        hash: HASH,
+        hash: REQUEST_HASH,
       }, null);
       assert.equal(outcome.kind, "claimed");
       const rows = await sql`select user_id from wisely.idempotency_keys`;

@@ -4,32 +4,15 @@
  * intent and session, within the CHECKs; `anon` has no access at all.
  */
 import assert from "node:assert/strict";
-import type postgres from "postgres";
-import { asRole, createUser, freshDatabase } from "../support/db.ts";
-
-type Tx = postgres.TransactionSql;
-
-interface Owned {
-  user: string;
-  intent: string;
-  session: string;
-}
-
-async function seed(sql: postgres.Sql): Promise<Owned> {
-  const user = await createUser(sql);
-  const [intent] = await sql`
-    insert into wisely.intents (user_id, topic, depth, end_goal, time_per_day_min)
-    values (${user}, 'Go', 'informed', 'Write a server', 45)
-    returning id
-  `;
-  const [session] = await sql`
-    insert into wisely.sessions (user_id, intent_id, week, day, plan_md, plan_summary, plan,
-      total_minutes, degraded_mode, cache_hits, cache_misses, signal_quality)
-    values (${user}, ${intent.id}, 1, 1, '# plan', '{}', '{}', 45, false, 0, 4, '{}')
-    returning id
-  `;
-  return { user, intent: intent.id, session: session.id };
-}
+import { asRole, freshDatabase } from "../support/db.ts";
+import {
+  hasCode,
+  type Learner,
+  refusedAs,
+  seedLearner,
+  twoUsers,
+  type Tx,
+} from "../support/two_users.ts";
 
 interface MemoryOverrides {
   key?: string;
@@ -49,7 +32,7 @@ function memoryRow(tx: Tx, owner: string, intent: string, overrides: MemoryOverr
   `;
 }
 
-function reviewRow(tx: Tx, owner: string, o: Owned, rating = 3, key = "define the terms") {
+function reviewRow(tx: Tx, owner: string, o: Learner, rating = 3, key = "define the terms") {
   return tx`
     insert into wisely.objective_reviews (session_id, objective_key, user_id, intent_id, week, day,
       learning_day, rating, reviewed_at)
@@ -57,20 +40,11 @@ function reviewRow(tx: Tx, owner: string, o: Owned, rating = 3, key = "define th
   `;
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string) {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(typeof error === "object" && error !== null && "code" in error, String(error));
-    assert.equal(error.code, code, String(error));
-    return true;
-  });
-}
-
 Deno.test("objective memory: a learner's own rows, on their own intent and session", async (t) => {
   const db = await freshDatabase();
   const { sql } = db;
   try {
-    const a = await seed(sql);
-    const b = await seed(sql);
+    const { a, b } = await twoUsers(sql, seedLearner);
     await sql.begin(async (tx) => {
       await memoryRow(tx, b.user, b.intent);
       await reviewRow(tx, b.user, b);
@@ -89,28 +63,19 @@ Deno.test("objective memory: a learner's own rows, on their own intent and sessi
     });
 
     await t.step("not for another user, nor on another user's intent or session", async () => {
-      await rejectsWith(
-        asRole(
-          sql,
-          "authenticated",
-          a.user,
-          (tx) => memoryRow(tx, b.user, b.intent, { key: "planted" }),
-        ),
+      await refusedAs(
+        sql,
+        a.user,
+        (tx) => memoryRow(tx, b.user, b.intent, { key: "planted" }),
         "42501",
       );
-      await rejectsWith(
-        asRole(
-          sql,
-          "authenticated",
-          a.user,
-          (tx) => memoryRow(tx, a.user, b.intent, { key: "planted" }),
-        ),
+      await refusedAs(
+        sql,
+        a.user,
+        (tx) => memoryRow(tx, a.user, b.intent, { key: "planted" }),
         "23503",
       );
-      await rejectsWith(
-        asRole(sql, "authenticated", a.user, (tx) => reviewRow(tx, a.user, b, 3, "planted")),
-        "23503",
-      );
+      await refusedAs(sql, a.user, (tx) => reviewRow(tx, a.user, b, 3, "planted"), "23503");
       const changed = await asRole(sql, "authenticated", a.user, async (tx) => [
         ...(await tx`update wisely.objective_memory set stability = 99 returning 1`),
         ...(await tx`delete from wisely.objective_reviews returning 1`),
@@ -123,43 +88,16 @@ Deno.test("objective memory: a learner's own rows, on their own intent and sessi
     });
 
     await t.step("the CHECKs hold whoever writes", async () => {
-      await rejectsWith(
-        asRole(
-          sql,
-          "authenticated",
-          a.user,
-          (tx) => memoryRow(tx, a.user, a.intent, { rating: 5 }),
-        ),
-        "23514",
-      );
-      await rejectsWith(
-        asRole(
-          sql,
-          "authenticated",
-          a.user,
-          (tx) => memoryRow(tx, a.user, a.intent, { stability: 0 }),
-        ),
-        "23514",
-      );
-      await rejectsWith(
-        asRole(
-          sql,
-          "authenticated",
-          a.user,
-          (tx) => memoryRow(tx, a.user, a.intent, { difficulty: 11 }),
-        ),
-        "23514",
-      );
-      await rejectsWith(
-        asRole(sql, "authenticated", a.user, (tx) => reviewRow(tx, a.user, a, 0)),
-        "23514",
-      );
+      for (const overrides of [{ rating: 5 }, { stability: 0 }, { difficulty: 11 }]) {
+        await refusedAs(sql, a.user, (tx) => memoryRow(tx, a.user, a.intent, overrides), "23514");
+      }
+      await refusedAs(sql, a.user, (tx) => reviewRow(tx, a.user, a, 0), "23514");
     });
 
     await t.step("anon has no access", async () => {
-      await rejectsWith(
+      await assert.rejects(
         asRole(sql, "anon", a.user, (tx) => tx`select 1 from wisely.objective_memory`),
-        "42501",
+        hasCode("42501"),
       );
     });
 

@@ -6,7 +6,15 @@
  */
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { asRole, asRoleCommit, createUser, freshDatabase } from "../support/db.ts";
+import { asRole, asRoleCommit, freshDatabase } from "../support/db.ts";
+import {
+  type Bookkeeper,
+  hasCode,
+  refusedAs,
+  REQUEST_HASH,
+  seedBookkeeper,
+  twoUsers,
+} from "../support/two_users.ts";
 
 /** Tables whose rows belong to a user. */
 const USER_TABLES = [
@@ -36,32 +44,11 @@ const READ_ONLY: ReadonlySet<UserTable> = new Set([
   "run_claims",
 ]);
 
-/** One user's seeded rows. */
-interface Owned {
-  user: string;
-  intent: string;
-  /** A session with a completion. */
-  session: string;
-  /** A session without one. */
-  openSession: string;
-}
-
-/** Postgres error with a SQLSTATE, as postgres.js throws it. */
-function hasCode(code: string) {
-  return (error: unknown) => {
-    assert.ok(typeof error === "object" && error !== null && "code" in error, String(error));
-    assert.equal(error.code, code, String(error));
-    return true;
-  };
-}
-
-const HASH = "a".repeat(64);
-
 /** An insert of one new row owned by `owner.user`, per table. */
 function insertRow(
   tx: postgres.TransactionSql,
   table: UserTable,
-  owner: Owned,
+  owner: Bookkeeper,
 ): postgres.PendingQuery<postgres.Row[]> {
   switch (table) {
     case "intents":
@@ -106,7 +93,7 @@ function insertRow(
     case "idempotency_keys":
       return tx`
         insert into wisely.idempotency_keys (user_id, key, route, request_hash)
-        values (${owner.user}, 'key-2', 'day.run', ${HASH})
+        values (${owner.user}, 'key-2', 'day.run', ${REQUEST_HASH})
       `;
     case "run_claims":
       return tx`
@@ -116,64 +103,11 @@ function insertRow(
   }
 }
 
-/** Seeds one user's rows in every user table, as the superuser. */
-async function seedUser(sql: postgres.Sql): Promise<Owned> {
-  const user = await createUser(sql);
-  const [intent] = await sql`
-    insert into wisely.intents (user_id, topic, depth, end_goal, time_per_day_min)
-    values (${user}, 'Go', 'informed', 'Write a server', 45)
-    returning id
-  `;
-  const sessions = await sql`
-    insert into wisely.sessions (user_id, intent_id, week, day, plan_md, plan_summary, plan,
-      total_minutes, degraded_mode, cache_hits, cache_misses, signal_quality)
-    values
-      (${user}, ${intent.id}, 1, 1, '# plan', '{"title": "t"}', '{}', 45, false, 2, 2, '{}'),
-      (${user}, ${intent.id}, 1, 2, '# plan', '{"title": "t"}', '{}', 45, false, 2, 2, '{}')
-    returning id, day
-  `;
-  const session = sessions.find((s) => s.day === 1)?.id;
-  const openSession = sessions.find((s) => s.day === 2)?.id;
-  assert.ok(typeof session === "string" && typeof openSession === "string");
-  await sql`
-    insert into wisely.plan_revisions (session_id, user_id, revision, plan_md, plan_summary, plan,
-      degraded_mode, cache_hits, cache_misses, signal_quality)
-    values (${session}, ${user}, 1, '# plan', '{}', '{}', false, 2, 2, '{}')
-  `;
-  await sql`
-    insert into wisely.completions (session_id, user_id, completion_time_min, confidence, notes)
-    values (${session}, ${user}, 40, 8, 'fine')
-  `;
-  await sql`
-    insert into wisely.agent_cache (user_id, agent, scope_key, etag, payload)
-    values (${user}, 'clo', ${`intent:${intent.id}:w1`}, '"e1"', '{"title": "t"}')
-  `;
-  await sql`
-    insert into wisely.agent_calls (user_id, session_id, agent, outcome, status, attempts)
-    values (${user}, ${session}, 'clo', 'fetched', 200, 1)
-  `;
-  await sql`
-    insert into wisely.events (user_id, type, payload)
-    values (${user}, 'intent_synced', ${sql.json({ intent_id: intent.id })})
-  `;
-  await sql`insert into wisely.rate_limits (user_id, bucket, tokens) values (${user}, 'day.run', 9)`;
-  await sql`
-    insert into wisely.idempotency_keys (user_id, key, route, request_hash)
-    values (${user}, 'key-1', 'day.run', ${HASH})
-  `;
-  await sql`
-    insert into wisely.run_claims (intent_id, week, day, user_id, expires_at)
-    values (${intent.id}, 1, 3, ${user}, now() + interval '1 minute')
-  `;
-  return { user, intent: intent.id, session, openSession };
-}
-
 Deno.test("row-level security and grants on every wisely table", async (t) => {
   const db = await freshDatabase();
   const { sql } = db;
   try {
-    const a = await seedUser(sql);
-    const b = await seedUser(sql);
+    const { a, b } = await twoUsers(sql, seedBookkeeper);
     const table = (name: string) => sql(`wisely.${name}`);
 
     for (const name of USER_TABLES) {
@@ -199,20 +133,14 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
       if (READ_ONLY.has(name)) {
         await t.step(`${name}: read-only, no update or delete even of A's rows`, async () => {
           for (const owner of [a, b]) {
-            await assert.rejects(
-              asRole(sql, "authenticated", a.user, (tx) =>
-                tx`
+            await refusedAs(sql, a.user, (tx) =>
+              tx`
                 update ${table(name)} set user_id = user_id where user_id = ${owner.user}
-              `),
-              hasCode("42501"),
-            );
-            await assert.rejects(
-              asRole(sql, "authenticated", a.user, (tx) =>
-                tx`
+              `, "42501");
+            await refusedAs(sql, a.user, (tx) =>
+              tx`
                 delete from ${table(name)} where user_id = ${owner.user}
-              `),
-              hasCode("42501"),
-            );
+              `, "42501");
           }
         });
       } else {
@@ -239,16 +167,10 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
       }
 
       await t.step(`${name}: A cannot insert a row owned by B`, async () => {
-        await assert.rejects(
-          asRole(sql, "authenticated", a.user, (tx) => insertRow(tx, name, b)),
-          hasCode("42501"),
-        );
+        await refusedAs(sql, a.user, (tx) => insertRow(tx, name, b), "42501");
         if (READ_ONLY.has(name)) {
           // Nor for itself: only the definer functions write bookkeeping.
-          await assert.rejects(
-            asRole(sql, "authenticated", a.user, (tx) => insertRow(tx, name, a)),
-            hasCode("42501"),
-          );
+          await refusedAs(sql, a.user, (tx) => insertRow(tx, name, a), "42501");
           return;
         }
         // Control: A may insert the same row for itself.
@@ -276,32 +198,23 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
     await t.step(
       "A cannot attach rows to B's intent or sessions (composite foreign keys)",
       async () => {
-        await assert.rejects(
-          asRole(
-            sql,
-            "authenticated",
-            a.user,
-            (tx) => insertRow(tx, "sessions", { ...a, intent: b.intent }),
-          ),
-          hasCode("23503"),
+        await refusedAs(
+          sql,
+          a.user,
+          (tx) => insertRow(tx, "sessions", { ...a, intent: b.intent }),
+          "23503",
         );
-        await assert.rejects(
-          asRole(
-            sql,
-            "authenticated",
-            a.user,
-            (tx) => insertRow(tx, "plan_revisions", { ...a, session: b.session }),
-          ),
-          hasCode("23503"),
+        await refusedAs(
+          sql,
+          a.user,
+          (tx) => insertRow(tx, "plan_revisions", { ...a, session: b.session }),
+          "23503",
         );
-        await assert.rejects(
-          asRole(
-            sql,
-            "authenticated",
-            a.user,
-            (tx) => insertRow(tx, "completions", { ...a, openSession: b.openSession }),
-          ),
-          hasCode("23503"),
+        await refusedAs(
+          sql,
+          a.user,
+          (tx) => insertRow(tx, "completions", { ...a, openSession: b.openSession }),
+          "23503",
         );
       },
     );
@@ -314,14 +227,11 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
         (tx) => tx`select count(*)::int as n from wisely.time_zones`,
       );
       assert.ok(n > 300);
-      await assert.rejects(
-        asRole(
-          sql,
-          "authenticated",
-          a.user,
-          (tx) => tx`insert into wisely.time_zones (name) values ('Mars/Base')`,
-        ),
-        hasCode("42501"),
+      await refusedAs(
+        sql,
+        a.user,
+        (tx) => tx`insert into wisely.time_zones (name) values ('Mars/Base')`,
+        "42501",
       );
       await assert.rejects(
         asRole(sql, "anon", null, (tx) => tx`select 1 from wisely.time_zones`),
@@ -336,31 +246,22 @@ Deno.test("row-level security and grants on every wisely table", async (t) => {
           select * from ${table(name)}
         `);
         assert.ok(rows.length >= 4);
-        await assert.rejects(
-          asRole(sql, "authenticated", a.user, (tx) =>
-            tx`
+        await refusedAs(sql, a.user, (tx) =>
+          tx`
             update ${table(name)} set updated_at = now()
-          `),
-          hasCode("42501"),
-        );
-        await assert.rejects(
-          asRole(sql, "authenticated", a.user, (tx) => tx`delete from ${table(name)}`),
-          hasCode("42501"),
-        );
-        await assert.rejects(
-          asRole(
-            sql,
-            "authenticated",
-            a.user,
-            (tx) =>
-              name === "settings"
-                ? tx`insert into wisely.settings (key, value) values ('x.y', '1')`
-                : tx`
+          `, "42501");
+        await refusedAs(sql, a.user, (tx) => tx`delete from ${table(name)}`, "42501");
+        await refusedAs(
+          sql,
+          a.user,
+          (tx) =>
+            name === "settings"
+              ? tx`insert into wisely.settings (key, value) values ('x.y', '1')`
+              : tx`
                 insert into wisely.agents (name, path, scope, freshness_s, timeout_ms)
                 values ('evil', '/x', 'intent', 60, 1000)
               `,
-          ),
-          hasCode("42501"),
+          "42501",
         );
       });
 

@@ -3,24 +3,27 @@
  * it into `{error, code, details?}`. Anything else becomes a 500 `INTERNAL` with no detail.
  */
 
-export type ErrorCode =
-  | "INVALID_REQUEST"
-  | "UNAUTHORIZED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "SESSION_NOT_FOUND"
-  | "METHOD_NOT_ALLOWED"
-  | "NO_ACTIVE_INTENT"
-  | "IDEMPOTENCY_KEY_IN_USE"
-  | "IDEMPOTENCY_KEY_REUSED"
-  | "PAYLOAD_TOO_LARGE"
-  | "UNSUPPORTED_MEDIA_TYPE"
-  | "REQUEST_TIMEOUT"
-  | "CLIENT_CLOSED"
-  | "RATE_LIMITED"
-  | "DATABASE_UNAVAILABLE"
-  | "WEBHOOK_URL_REFUSED"
-  | "INTERNAL";
+/** Every code the API answers with; the OpenAPI document's `Error.code` lists these. */
+export const ERROR_CODES = [
+  "INVALID_REQUEST",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "SESSION_NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
+  "NO_ACTIVE_INTENT",
+  "IDEMPOTENCY_KEY_IN_USE",
+  "IDEMPOTENCY_KEY_REUSED",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "REQUEST_TIMEOUT",
+  "CLIENT_CLOSED",
+  "RATE_LIMITED",
+  "DATABASE_UNAVAILABLE",
+  "WEBHOOK_URL_REFUSED",
+  "INTERNAL",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorDetail {
   path: (string | number)[];

@@ -12,14 +12,16 @@
  */
 import { z } from "zod";
 import { AGENT_NAMES } from "./agents/protocol.ts";
+import { DaySchema, WeekSchema } from "./day_range.ts";
+import { SIGNAL_SOURCES } from "./responses.ts";
 
 // The kinds of wisely.event_payload_spec: uuid, flag, week (1..520), day (1..7),
 // count (0..2^31-1), revision (1..2^31-1), date (YYYY-MM-DD, a local date).
 const INT4_MAX = 2147483647;
 const uuid = z.uuid();
 const flag = z.boolean();
-const week = z.int().min(1).max(520);
-const day = z.int().min(1).max(7);
+const week = WeekSchema;
+const day = DaySchema;
 const count = z.int().min(0).max(INT4_MAX);
 const revision = z.int().min(1).max(INT4_MAX);
 const date = z.iso.date();
@@ -98,7 +100,7 @@ export const LearnerEvent = z.discriminatedUnion("type", [
 /** day.run's SSE `agent` event: one agent settled (spec 5.4). */
 export const DayRunAgentEvent = z.strictObject({
   agent: z.enum(AGENT_NAMES),
-  source: z.enum(["cache", "revalidated", "network", "stale", "fallback"]),
+  source: z.enum(SIGNAL_SOURCES),
   available: z.boolean(),
   fresh: z.boolean(),
   latency_ms: z.int().min(0),

@@ -6,7 +6,9 @@ import { z } from "zod";
 import type { BreakerState } from "./agents/breaker.ts";
 import type { CallOutcome } from "./agents/client.ts";
 import { AGENT_NAMES, DEPTHS } from "./agents/protocol.ts";
-import { DAYS_PER_WEEK, MAX_WEEK } from "./plan/days.ts";
+import type { SignalSource } from "./agents/signal.ts";
+import { DaySchema, WeekSchema } from "./day_range.ts";
+import { ERROR_CODES } from "./errors.ts";
 
 const timestamp = z.iso.datetime().describe("ISO 8601 in UTC");
 const localDate = z.iso.date().describe("A local date (YYYY-MM-DD) in the intent's user_tz");
@@ -14,34 +16,33 @@ const localDate = z.iso.date().describe("A local date (YYYY-MM-DD) in the intent
 const sessionState = z.enum(["planned", "opened", "completed", "skipped"]);
 const agentName = z.enum(AGENT_NAMES);
 
+/**
+ * Compiles only when `Missing` is never: each list below names every member of the type it
+ * mirrors (`satisfies` keeps it to members), so neither can drift from the other.
+ */
+type Complete<Missing extends never> = Missing;
+
+/** Where an agent's signal came from (agents/signal.ts), as responses and SSE events report it. */
+export const SIGNAL_SOURCES = [
+  "cache",
+  "revalidated",
+  "network",
+  "stale",
+  "fallback",
+] as const satisfies readonly SignalSource[];
+type _SignalSourcesComplete = Complete<Exclude<SignalSource, (typeof SIGNAL_SOURCES)[number]>>;
+
 export const ErrorResponse = z.strictObject({
   error: z.string().describe("A sentence for humans."),
-  code: z.enum([
-    "INVALID_REQUEST",
-    "UNAUTHORIZED",
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "SESSION_NOT_FOUND",
-    "METHOD_NOT_ALLOWED",
-    "NO_ACTIVE_INTENT",
-    "IDEMPOTENCY_KEY_IN_USE",
-    "IDEMPOTENCY_KEY_REUSED",
-    "PAYLOAD_TOO_LARGE",
-    "UNSUPPORTED_MEDIA_TYPE",
-    "REQUEST_TIMEOUT",
-    "RATE_LIMITED",
-    "DATABASE_UNAVAILABLE",
-    "INTERNAL",
-  ]),
+  code: z.enum(ERROR_CODES),
   details: z.array(z.object({
     path: z.array(z.union([z.string(), z.number()])),
     message: z.string(),
   })).optional(),
 });
 
-export const IntentResponse = z.object({
-  intent_id: z.uuid(),
-  active: z.boolean(),
+/** An intent as intent.sync answers it and status shows the active one. */
+const intentFields = {
   topic: z.string(),
   depth: z.enum(DEPTHS),
   end_goal: z.string(),
@@ -50,12 +51,18 @@ export const IntentResponse = z.object({
   created_at: timestamp,
   updated_at: timestamp,
   meta: z.record(z.string(), z.json()),
+};
+
+export const IntentResponse = z.object({
+  intent_id: z.uuid(),
+  active: z.boolean(),
+  ...intentFields,
 });
 
 const SignalQuality = z.object({
   available: z.boolean(),
   fresh: z.boolean(),
-  source: z.enum(["cache", "revalidated", "network", "stale", "fallback"]).optional(),
+  source: z.enum(SIGNAL_SOURCES).optional(),
   latency_ms: z.int().min(0).optional(),
   attempts: z.int().min(0).optional(),
 });
@@ -72,8 +79,8 @@ export const DayRunResponse = z.object({
   cache_hits: z.int().min(0),
   cache_misses: z.int().min(0),
   signal_quality: z.partialRecord(agentName, SignalQuality),
-  week: z.int().min(1).max(MAX_WEEK),
-  day: z.int().min(1).max(DAYS_PER_WEEK),
+  week: WeekSchema,
+  day: DaySchema,
   revision: z.int().min(1),
   created_at: timestamp,
   updated_at: timestamp,
@@ -114,14 +121,7 @@ export const StatusResponse = z.object({
   user_id: z.uuid(),
   active_intent: z.object({
     id: z.uuid(),
-    topic: z.string(),
-    depth: z.enum(DEPTHS),
-    end_goal: z.string(),
-    time_per_day_min: z.int(),
-    user_tz: z.string(),
-    created_at: timestamp,
-    updated_at: timestamp,
-    meta: z.record(z.string(), z.json()),
+    ...intentFields,
     state: z.enum(["active", "paused"]),
     paused_until: localDate.nullable().describe("The last paused day; null when not paused."),
   }).nullable(),
@@ -214,6 +214,11 @@ export const CALL_OUTCOMES = [
   "stale",
   "unavailable",
 ] as const satisfies readonly CallOutcome[];
+type _CallOutcomesComplete = Complete<Exclude<CallOutcome, (typeof CALL_OUTCOMES)[number]>>;
+
+/** A circuit breaker's states (agents/breaker.ts). */
+const BREAKER_STATES = ["closed", "open", "half-open"] as const satisfies readonly BreakerState[];
+type _BreakerStatesComplete = Complete<Exclude<BreakerState, (typeof BREAKER_STATES)[number]>>;
 
 /** One agent's line of `metrics` (orchestrator/routes/metrics.ts builds it). */
 export const AgentMetricsSchema = z.object({
@@ -228,7 +233,7 @@ export const AgentMetricsSchema = z.object({
   cache_hit_ratio: z.number().min(0).max(1).nullable(),
   /** This isolate's resilience state for the agent (each isolate keeps its own). */
   isolate: z.object({
-    breaker: z.enum(["closed", "open", "half-open"] as const satisfies readonly BreakerState[]),
+    breaker: z.enum(BREAKER_STATES),
     in_flight: z.int().min(0),
     retry_budget: z.number().min(0),
   }).nullable(),

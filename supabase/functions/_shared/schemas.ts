@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { DEPTHS } from "./agents/protocol.ts";
+import { DaySchema, WeekSchema } from "./day_range.ts";
 import { objectiveKey } from "./plan/objectives.ts";
 
 export const META_MAX_BYTES = 8 * 1024;
@@ -175,8 +176,8 @@ export const IntentSyncBody = z.strictObject({
 export type IntentSyncBody = z.infer<typeof IntentSyncBody>;
 
 export const DayRunBody = z.strictObject({
-  week: z.int().min(1).max(520),
-  day: z.int().min(1).max(7),
+  week: WeekSchema,
+  day: DaySchema,
   force_refresh: z.boolean().default(false),
   research: z.boolean().default(false),
 });

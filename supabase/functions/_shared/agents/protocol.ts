@@ -14,7 +14,9 @@
  * request to an agent of another scope) wants a single-day (or intent-wide) answer.
  */
 import { z } from "zod";
+import { DaySchema, WeekSchema } from "../day_range.ts";
 import { LearnerModelSchema } from "../memory/learner_model.ts";
+import { DAYS_PER_WEEK } from "../plan/days.ts";
 
 export const AGENT_NAMES = ["clo", "alex", "ta", "socratic"] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
@@ -25,8 +27,8 @@ export type Depth = (typeof DEPTHS)[number];
 
 /** Answer shapes beyond a single day that a request may accept (its `accept` field). */
 export const WEEK_PACK = "week_pack";
-/** The days of a week pack. */
-export const PACK_DAYS = 7;
+/** The days of a week pack: the whole week. */
+export const PACK_DAYS = DAYS_PER_WEEK;
 
 export const AgentRequestSchema = z.object({
   user_id: z.uuid(),
@@ -38,8 +40,8 @@ export const AgentRequestSchema = z.object({
     time_per_day_min: z.int().min(5).max(480),
     user_tz: z.string().min(1).max(64),
   }),
-  week: z.int().min(1).max(520),
-  day: z.int().min(1).max(7),
+  week: WeekSchema,
+  day: DaySchema,
   research: z.boolean(),
   history: z.object({
     completed_sessions: z.int().min(0),
@@ -128,7 +130,7 @@ export interface WeekPack<N extends AgentName> {
   days: PackDay<N>[];
 }
 
-const packDay = { day: z.int().min(1).max(PACK_DAYS) };
+const packDay = { day: DaySchema };
 
 function packSchemaOf<T extends z.ZodType<{ day: number }>>(entry: T) {
   return z.object({

@@ -6,9 +6,7 @@
  * @module
  */
 import { z } from "zod";
-
-const week = z.int().min(1).max(520);
-const day = z.int().min(1).max(7);
+import { DaySchema, WeekSchema } from "../day_range.ts";
 
 export const LearnerModelSchema = z.object({
   /** Today's one adaptation decision, and the kind of reason it was taken for. */
@@ -24,8 +22,8 @@ export const LearnerModelSchema = z.object({
   ]),
   /** Completed sessions before this day, newest first (at most 7). */
   recent_completions: z.array(z.object({
-    week,
-    day,
+    week: WeekSchema,
+    day: DaySchema,
     confidence: z.int().min(1).max(10),
     completion_time_min: z.int().min(0).max(1440),
     planned_minutes: z.int().min(5).max(480),
@@ -36,8 +34,8 @@ export const LearnerModelSchema = z.object({
   due_reviews: z.array(z.object({
     objective: z.string().min(1).max(500),
     /** Where the learner first met it. */
-    week,
-    day,
+    week: WeekSchema,
+    day: DaySchema,
     /** Learning days past its interval (>= 0). */
     overdue_days: z.int().min(0),
   })).max(20),
@@ -45,7 +43,7 @@ export const LearnerModelSchema = z.object({
   mastery: z.number().min(0).max(1).nullable(),
   /** Per programme week, newest first (at most 52): the share of its reviews rated Good/Easy. */
   weeks: z.array(z.object({
-    week,
+    week: WeekSchema,
     mastery: z.number().min(0).max(1),
     reviews: z.int().min(1),
   })).max(52),

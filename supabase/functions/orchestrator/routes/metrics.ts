@@ -4,6 +4,7 @@
  * `Accept: text/plain` gives the Prometheus text exposition format.
  */
 import { z } from "zod";
+import type { CallOutcome } from "../../_shared/agents/client.ts";
 import type { AgentPolicies } from "../../_shared/agents/policies.ts";
 import { AgentNameSchema } from "../../_shared/agents/protocol.ts";
 import { asService, type Sql } from "../../_shared/db.ts";
@@ -17,15 +18,11 @@ const MetricsQuery = z.strictObject({
   window: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
 });
 
-interface AgentMetricsRow {
+/** A row of the query below: a count column per outcome, named as the outcome. */
+interface AgentMetricsRow extends Record<CallOutcome, number> {
   agent: string;
   enabled: boolean;
   calls: number;
-  hit: number;
-  revalidated: number;
-  fetched: number;
-  stale: number;
-  unavailable: number;
   attempts: number;
   p50_ms: number | null;
   p95_ms: number | null;
