@@ -68,6 +68,11 @@ Deno.test("time zones are canonicalised", () => {
   assert.equal(canonicalTimeZone("UTC"), "UTC");
   assert.equal(canonicalTimeZone("Asia/Kolkata") !== null, true);
   assert.equal(canonicalTimeZone("Not/AZone"), null);
+  // Remembered by name in lower case: every spelling resolves the same, asked again or not.
+  for (const spelling of ["europe/paris", "EUROPE/PARIS", "Europe/Paris", "europe/paris"]) {
+    assert.equal(canonicalTimeZone(spelling), "Europe/Paris");
+  }
+  assert.equal(canonicalTimeZone("Not/AZone"), null, "an unknown zone is never remembered");
 });
 
 Deno.test("day.run: bounds and defaults", () => {

@@ -122,11 +122,25 @@ function checkMetaShape(meta: unknown, ctx: z.RefinementCtx): void {
   }
 }
 
+/**
+ * Zones the runtime resolved, by the name asked in lower case (zone names are matched without
+ * regard to case): building an Intl.DateTimeFormat was the largest single cost of validating
+ * intent.sync's body. Only names that resolved are kept, so the map is bounded by the runtime's
+ * zone names and their aliases.
+ */
+const resolvedZones = new Map<string, string>();
+
 /** The canonical IANA name of a zone, or null when the runtime does not know it. */
 export function canonicalTimeZone(zone: string): string | null {
   if (zone.length === 0 || zone.length > 64) return null;
+  const key = zone.toLowerCase();
+  const known = resolvedZones.get(key);
+  if (known !== undefined) return known;
   try {
-    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    const canonical = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions()
+      .timeZone;
+    resolvedZones.set(key, canonical);
+    return canonical;
   } catch {
     return null;
   }
