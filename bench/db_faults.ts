@@ -7,6 +7,7 @@
  * Always runs on a throwaway cluster of its own (it stops the server). Exit code 1 when a check
  * fails.
  */
+import { checkLine } from "../test/support/integrity.ts";
 import { type DrillResult, runOutageDrill } from "../test/support/outage_drill.ts";
 import { type OutageRig, startOutageRig } from "../test/support/outage_rig.ts";
 import { parseFlags } from "./lib/cli.ts";
@@ -35,7 +36,7 @@ function report(result: DrillResult, rig: OutageRig, machine: string[], logLines
     `Postgres stopped at ${s(result.stopBegan)} (down by ${s(result.stopEnded)}), started at ` +
     `${s(result.startBegan)}, accepting at ${s(result.startEnded)}`,
     "\n## Checks\n",
-    ...result.checks.map((c) => `- ${c.ok ? "ok" : "FAIL"} — ${c.name}: ${c.detail}`),
+    ...result.checks.map(checkLine),
     "\n## Errors postgres.js raised (probe pool, `select 1` every 100 ms)\n",
     ...result.probeErrors.map((e) =>
       `- ${e.count}× ${e.name} code=${e.code || "-"} errno=${e.errno || "-"} "${e.message}" ` +
@@ -77,36 +78,12 @@ async function main() {
       recoverWithinMs: flags.num("recover-s") * 1000,
       log,
     });
-    console.log(report(result, rig, machine, await summariseLog(logFile)));
+    console.log(report(result, rig, machine, await rig.logSummary()));
     if (result.checks.some((c) => !c.ok)) Deno.exitCode = 1;
   } finally {
     await rig.close();
     if (!flags.str("log-file")) await Deno.remove(logFile).catch(() => {});
   }
-}
-
-/** Counts the orchestrator's warn/error log lines by event, status, error name and code. */
-async function summariseLog(path: string): Promise<string[]> {
-  const counts = new Map<string, number>();
-  for (const line of (await Deno.readTextFile(path).catch(() => "")).split("\n")) {
-    let entry: Record<string, unknown> | null = null;
-    try {
-      entry = line.startsWith("{") ? JSON.parse(line) : null;
-    } catch {
-      // Not a log entry.
-    }
-    if (entry?.level !== "warn" && entry?.level !== "error") continue;
-    const key = [
-      entry.level,
-      entry.event,
-      entry.route,
-      entry.error_name && `error_name=${entry.error_name}`,
-      entry.error_code && `error_code=${entry.error_code}`,
-      entry.status && `status=${entry.status}`,
-    ].filter(Boolean).join(" ");
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return [...counts].sort(([, a], [, b]) => b - a).map(([k, n]) => `${n}× ${k}`);
 }
 
 await main();

@@ -7,61 +7,49 @@
  * `Retry-After: 1`, clo hangs `--hang-ms`; half the learners re-run their phase-1 days with
  * force_refresh (everything cached: stale, never degraded), half are new (degraded); every
  * day.run answers within the run deadline, flags agree with signal_quality, nothing is lost.
+ * `--think-ms` turns the closed loop into learners who pause between requests (flow.ts).
  */
-import { AGENT_NAMES } from "../supabase/functions/_shared/agents/protocol.ts";
+import { loadSettings } from "../supabase/functions/_shared/settings.ts";
 import { clearFaults, faultState, setFaults } from "../test/support/faults.ts";
-import { type Check, storageChecks } from "../test/support/integrity.ts";
-import { isOk } from "../test/support/orchestrator_client.ts";
+import { type Check, checkLine, flagProblems, storageChecks } from "../test/support/integrity.ts";
+import { isOk, outcomeOf } from "../test/support/orchestrator_client.ts";
 import { type ServedStack, startServedStack } from "../test/support/served_stack.ts";
 import { parseFlags } from "./lib/cli.ts";
-import { flowErrors, type FlowRun, ROUTES, runFlow } from "./lib/flow.ts";
+import { type FlowOptions, type FlowRun, learningDays, ROUTES, runFlow } from "./lib/flow.ts";
 import { machineLines } from "./lib/machine.ts";
-import { HIT_SOURCES } from "./lib/replay.ts";
-import { fmtMs, fmtP50P95, markdownTable } from "./lib/stats.ts";
+import { countBy, fmtMs, fmtP50P95, markdownTable } from "./lib/stats.ts";
 
-const FRESH_SOURCES = new Set(["cache", "revalidated", "network"]);
-const DAYRUN_P95_GOAL_MS = 6_000;
-const learningDays = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+/** The agents that fail every call in phase 2 (ta fails every other one). */
+const FAILING = ["alex", "socratic", "clo"];
+/** The goal for day.run's p95 in phase 1. */
+const P95_GOAL_MS = 6_000;
 
-export interface LoadOptions {
+/** Phase 1's learners and how they run (`days`: as `runFlow` takes them). */
+export interface LoadOptions extends FlowOptions {
   users: number;
-  days: number;
-  /** Bound on every request. @default 60_000 */
-  timeoutMs?: number;
   log: (line: string) => void;
 }
 
-/** Phase 1: `options.users` new learners at once, healthy agents. */
-async function healthyPhase(served: ServedStack, options: LoadOptions): Promise<FlowRun> {
+/** `3 learners, healthy agents`; with think time `3 learners, think 0–8000 ms`. */
+const learnersText = ({ users, thinkMs }: LoadOptions, agents: string) =>
+  `${users} learners, ${thinkMs ? `think 0–${thinkMs} ms` : agents}`;
+
+/** Phase 1: `options.users` new learners at once, healthy agents; its goals as table rows. */
+export async function healthyPhase(served: ServedStack, options: LoadOptions) {
   await clearFaults(served.faults);
   const users = await served.users(options.users);
-  options.log(`load: ${users.length} learners × (intent.sync + ${options.days} days)`);
-  const { timeoutMs } = options;
-  return await runFlow(served.api, users, { days: learningDays(options.days), timeoutMs });
-}
-
-/** Phase 1's goals, as the benchmark's table shows them. */
-function healthyGoals(run: FlowRun) {
-  const errors = flowErrors(run);
+  options.log(`load: ${users.length} learners × (intent.sync + ${options.days.length} days)`);
+  const run = await runFlow(served.api, users, options);
   const degraded = run.runs.filter((r) => isOk(r.result) && r.result.body.degraded_mode).length;
   const dayRun = run.recorders.get("day.run")!.summary();
-  return [
-    { measure: "load: errors", value: String(errors), goal: "0", met: errors === 0 },
-    { measure: "load: degraded plans", value: String(degraded), goal: "0", met: degraded === 0 },
-    {
-      measure: "load: day.run latency",
-      value: fmtP50P95(dayRun),
-      goal: `p95 ≤ ${DAYRUN_P95_GOAL_MS} ms`,
-      met: dayRun.p95 <= DAYRUN_P95_GOAL_MS,
-    },
+  const [p95Goal, fast] = [`p95 ≤ ${P95_GOAL_MS} ms`, dayRun.p95 <= P95_GOAL_MS];
+  const goals = [
+    { measure: "errors", value: String(run.errors), goal: "0", met: run.errors === 0 },
+    { measure: "degraded plans", value: String(degraded), goal: "0", met: degraded === 0 },
+    { measure: "day.run latency", value: fmtP50P95(dayRun), goal: p95Goal, met: fast },
   ];
-}
-
-/** Phase 1 for `deno task bench`: its goals, with the concurrency and the number of runs. */
-export async function loadRows(served: ServedStack, options: LoadOptions) {
-  const run = await healthyPhase(served, options);
-  const c = `${options.users} learners, healthy agents`;
-  return healthyGoals(run).map((goal) => ({ ...goal, c, n: `${run.runs.length} runs` }));
+  const [c, n] = [learnersText(options, "healthy agents"), `${run.runs.length} runs`];
+  return { run, goals: goals.map((g) => ({ ...g, measure: `load: ${g.measure}`, c, n })) };
 }
 
 function routeTable(run: FlowRun): string {
@@ -77,9 +65,10 @@ function routeTable(run: FlowRun): string {
     `\n\n${all} answers in ${run.seconds.toFixed(1)} s: ${(all / run.seconds).toFixed(0)}/s`;
 }
 
-/** `storageChecks` of the phase's learners, named for the phase. */
-async function verify(served: ServedStack, phase: string, run: FlowRun): Promise<Check[]> {
-  const checks = await storageChecks(served.cluster.admin, run.ack, run.users.map((u) => u.id));
+/** `checks` and the storage checks of the phase's learners, named for the phase. */
+async function phaseChecks(served: ServedStack, phase: string, run: FlowRun, checks: Check[]) {
+  const ids = run.users.map((u) => u.id);
+  checks.push(...await storageChecks(served.cluster.admin, run.ack, ids));
   return checks.map((c) => ({ ...c, name: `${phase}: ${c.name}` }));
 }
 
@@ -105,80 +94,37 @@ async function failAgents(served: ServedStack, hangMs: number, running: () => bo
   return taCalls + (await faultState(f, "ta")).calls;
 }
 
-/** Spec 5.4/6.3: degraded iff some agent unavailable; available/fresh/source and counts agree. */
-// deno-lint-ignore no-explicit-any
-function flagProblems(body: any): string[] {
-  const problems: string[] = [];
-  const entries = Object.entries(body.signal_quality ?? {}) as [
-    string,
-    { available: boolean; fresh: boolean; source?: string },
-  ][];
-  if (entries.length !== AGENT_NAMES.length) problems.push(`${entries.length} agents`);
-  if (body.degraded_mode !== entries.some(([, q]) => !q.available)) {
-    problems.push(`degraded_mode ${body.degraded_mode} disagrees with availability`);
-  }
-  for (const [agent, q] of entries) {
-    if (q.available !== (q.source !== "fallback")) problems.push(`${agent}: available/source`);
-    if (q.fresh !== FRESH_SOURCES.has(q.source ?? "")) problems.push(`${agent}: fresh/source`);
-    if (agent !== "ta" && (q.source === "network" || q.source === "revalidated")) {
-      problems.push(`${agent} answered (${q.source}) although it always fails`);
-    }
-  }
-  const hits = entries.filter(([, q]) => HIT_SOURCES.has(q.source ?? "")).length;
-  if (body.cache_hits !== hits) problems.push(`cache_hits ${body.cache_hits}, sources say ${hits}`);
-  if (body.cache_hits + body.cache_misses !== entries.length) problems.push("hits + misses");
-  return problems;
-}
-
 /** The first few distinct items with counts. */
 function tally(items: string[]): string {
-  const counts = new Map<string, number>();
-  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
-  return [...counts].slice(0, 6).map(([k, n]) => `${n}× ${k}`).join("; ");
+  return [...countBy(items)].slice(0, 6).map(([k, n]) => `${n}× ${k}`).join("; ");
 }
 
 /** Phase 2's checks of the day.run answers; `warm` are the learners that re-ran their days. */
 function chaosChecks(run: FlowRun, warm: Set<string>, deadlineMs: number): Check[] {
-  const failed = run.runs.filter((r) => !isOk(r.result)).map((r) => r.result);
   const answered = run.runs.filter((r) => isOk(r.result));
+  const failed = run.runs.filter((r) => !isOk(r.result)).map((r) => outcomeOf(r.result));
+  const notOk = `${failed.length} of ${run.runs.length} not 2xx` +
+    (failed.length ? `: ${tally(failed)}` : "");
   const over = run.runs.filter((r) => r.result.ms > deadlineMs).length;
-  const slowest = fmtMs(Math.max(...run.runs.map((r) => r.result.ms)));
-  const problems = answered.flatMap((r) => flagProblems(r.result.body));
+  const late = `max ${fmtMs(Math.max(...run.runs.map((r) => r.result.ms)))} ms; ${over} over`;
+  const problems = answered.flatMap((r) => flagProblems(r.result.body, FAILING));
+  const consistent = tally(problems) || `${answered.length} consistent`;
   const degraded = (w: boolean) => {
     const runs = answered.filter((r) => warm.has(r.user.id) === w);
-    return [runs.filter((r) => r.result.body.degraded_mode).length, runs.length];
+    const n = runs.filter((r) => r.result.body.degraded_mode).length;
+    return { n, not: runs.length - n, text: `${n} of ${runs.length}` };
   };
-  const [[hot, warmN], [cold, coldN], errors] = [degraded(true), degraded(false), flowErrors(run)];
-  const check = (name: string, ok: boolean, detail: string) => ({
-    name: `phase 2: ${name}`,
-    ok,
-    detail,
-  });
-  const failures = failed.length ? `: ${tally(failed.map((f) => `${f.status} ${f.code}`))}` : "";
-  return [
-    check(
-      "every day.run answered 2xx",
-      !failed.length,
-      `${failed.length} of ${run.runs.length} not 2xx${failures}`,
-    ),
-    check(
-      `every day.run within the ${deadlineMs} ms deadline`,
-      !over,
-      `max ${slowest} ms; ${over} over`,
-    ),
-    check(
-      "flags agree with signal_quality",
-      !problems.length,
-      tally(problems) || `${answered.length} consistent`,
-    ),
-    check("warm learners (everything cached) are never degraded", !hot, `${hot} of ${warmN}`),
-    check(
-      "cold learners (alex down, nothing cached) are always degraded",
-      cold === coldN,
-      `${cold} of ${coldN}`,
-    ),
-    check("zero errors on any route", !errors, `${errors} non-2xx or timed out`),
+  const [hot, cold] = [degraded(true), degraded(false)];
+  // Each check: its name, how many answers break it (0: it holds), what was seen.
+  const table: [string, number, string][] = [
+    ["every day.run answered 2xx", failed.length, notOk],
+    [`every day.run within the ${deadlineMs} ms deadline`, over, late],
+    ["flags agree with signal_quality", problems.length, consistent],
+    ["warm learners (everything cached) are never degraded", hot.n, hot.text],
+    ["cold learners (alex down, nothing cached) are always degraded", cold.not, cold.text],
+    ["zero errors on any route", run.errors, `${run.errors} non-2xx or timed out`],
   ];
+  return table.map(([name, broken, detail]) => ({ name, ok: broken === 0, detail }));
 }
 
 /** Phase 2: half the phase-1 learners again with force_refresh, half new, failing agents. */
@@ -188,10 +134,7 @@ async function chaosPhase(
   options: LoadOptions & { hangMs: number },
   print: (line: string) => void,
 ) {
-  const [row] = await served.cluster.admin<{ v: number | null }[]>`
-    select (value #>> '{}')::int as v from wisely.settings where key = 'run.deadline_ms'
-  `;
-  const deadlineMs = row?.v ?? 12_000;
+  const { deadlineMs } = await served.cluster.admin.begin(loadSettings);
   const half = Math.floor(options.users / 2);
   const again = phase1.users.slice(0, options.users - half);
   const warm = new Set(again.map((u) => u.id));
@@ -199,15 +142,13 @@ async function chaosPhase(
   let running = true;
   const taCalls = failAgents(served, options.hangMs, () => running);
   const run = await runFlow(served.api, learners, {
-    days: learningDays(options.days),
+    ...options,
     syncIntent: (u) => !warm.has(u.id),
     forceRefresh: (u) => warm.has(u.id),
-    timeoutMs: options.timeoutMs,
   });
   running = false;
-  print(
-    `\n## Phase 2: ${learners.length} learners, failing agents (${run.seconds.toFixed(1)} s)\n`,
-  );
+  const who = learnersText({ ...options, users: learners.length }, "failing agents");
+  print(`\n## Phase 2: ${who} (${run.seconds.toFixed(1)} s)\n`);
   print(
     `alex 500 always, ta 503/200 alternating (${await taCalls} calls), socratic 429 ` +
       `Retry-After 1, clo hangs ${options.hangMs} ms; ${warm.size} warm learners re-run ` +
@@ -215,13 +156,14 @@ async function chaosPhase(
   );
   print(routeTable(run));
   await clearFaults(served.faults);
-  return [...chaosChecks(run, warm, deadlineMs), ...await verify(served, "phase 2", run)];
+  return await phaseChecks(served, "phase 2", run, chaosChecks(run, warm, deadlineMs));
 }
 
 /** `deno task load`'s flags, parsed in `main` only (bench/run.ts imports this module). */
 const FLAGS = {
   users: ["1000", "concurrent learners"],
   days: ["3", "learning days per learner"],
+  "think-ms": ["0", "a learner's pause between requests, uniform in [0, think-ms] (0: none)"],
   "hang-ms": ["20000", "how long clo hangs in phase 2, ms"],
   "timeout-ms": ["60000", "bound on every request, ms"],
   pool: ["", "stack pool size (empty: the stack's, 10)"],
@@ -233,8 +175,6 @@ async function main() {
   const flags = parseFlags("deno task load [flags]", FLAGS);
   const log = (line: string) => console.error(`[load] ${line}`);
   const print = (line: string) => console.log(line);
-  const printChecks = (checks: Check[]) =>
-    checks.forEach((c) => print(`- ${c.ok ? "ok" : "FAIL"} — ${c.name}: ${c.detail}`));
   // The seeded rate limits stay: 1000 learners at a person's pace never meet them.
   const served = await startServedStack({
     log,
@@ -246,24 +186,24 @@ async function main() {
   try {
     print(`# Load test\n\n\`deno task load ${Deno.args.join(" ")}\`\n`);
     for (const line of await machineLines(served.cluster.admin)) print(line);
-    const options = { users: flags.num("users"), days: flags.num("days"), log };
-    const [timeoutMs, hangMs] = [flags.num("timeout-ms"), flags.num("hang-ms")];
-    const phase1 = await healthyPhase(served, { ...options, timeoutMs });
-    print(
-      `\n## Phase 1: ${options.users} learners, healthy agents (${phase1.seconds.toFixed(1)} s)\n`,
-    );
+    const [users, days] = [flags.num("users"), learningDays(flags.num("days"))];
+    const [timeoutMs, thinkMs] = [flags.num("timeout-ms"), flags.num("think-ms")];
+    const options = { users, days, timeoutMs, thinkMs, log };
+    const { run: phase1, goals } = await healthyPhase(served, options);
+    const who = learnersText(options, "healthy agents");
+    print(`\n## Phase 1: ${who} (${phase1.seconds.toFixed(1)} s)\n`);
     print(routeTable(phase1) + "\n");
-    const checks: Check[] = healthyGoals(phase1).map((goal) => ({
-      name: `phase 1: ${goal.measure}, goal ${goal.goal}`,
+    const named = goals.map((goal) => ({
+      name: `${goal.measure}, goal ${goal.goal}`,
       ok: goal.met,
       detail: goal.value,
     }));
-    checks.push(...await verify(served, "phase 1", phase1));
-    printChecks(checks);
+    const checks = await phaseChecks(served, "phase 1", phase1, named);
+    checks.forEach((c) => print(checkLine(c)));
     const chaos = flags.bool("skip-chaos")
       ? []
-      : await chaosPhase(served, phase1, { ...options, timeoutMs, hangMs }, print);
-    printChecks(chaos);
+      : await chaosPhase(served, phase1, { ...options, hangMs: flags.num("hang-ms") }, print);
+    chaos.forEach((c) => print(checkLine(c)));
     if ([...checks, ...chaos].some((c) => !c.ok)) Deno.exitCode = 1;
   } finally {
     await served.stop();

@@ -8,12 +8,10 @@
  * one (latency, not throughput): p50/p95/max from just after the commit returned to the arrival
  * at each client, on one machine clock.
  */
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { findPgBinaries, startPgCluster } from "../dev/pg_cluster.ts";
 import { type Stack, startStack } from "../dev/stack.ts";
 import {
   closeClient,
-  type EventCollector,
   frontendClient,
   serverClient,
   subscribe,
@@ -46,14 +44,11 @@ function signIns(stack: Stack, n: number, concurrency: number) {
 /** Commit-to-arrival latency at every subscriber, warm-up events left out. */
 async function eventLatency(stack: Stack, subscribers: number, events: number) {
   const topic = `bench.latency:${crypto.randomUUID()}`;
-  const clients: SupabaseClient[] = [];
+  const clients = Array.from({ length: subscribers }, () => serverClient(stack));
   const recorder = new LatencyRecorder();
   try {
-    const collectors: EventCollector[] = [];
-    for (let i = 0; i < subscribers; i++) {
-      clients.push(serverClient(stack));
-      collectors.push(await subscribe(clients[i], topic, { timeoutMs: 30_000 }));
-    }
+    const collectors = [];
+    for (const c of clients) collectors.push(await subscribe(c, topic, { timeoutMs: 30_000 }));
     for (let seq = 0; seq < WARMUP_EVENTS + events; seq++) {
       await stack.sql`
         select realtime.send(jsonb_build_object('seq', ${seq}::int), 'bench', ${topic}, true)
@@ -94,16 +89,12 @@ async function backendRow(backend: string, databaseUrl: string | null): Promise<
   }
 }
 
+/** The PGlite row, and the PostgreSQL row on a throwaway cluster when there is initdb/pg_ctl. */
 async function measureAll(): Promise<string[][]> {
   const rows = [await backendRow("PGlite", null)];
   if (findPgBinaries() === null) return rows;
   const cluster = await startPgCluster();
-  try {
-    rows.push(await backendRow("PostgreSQL", cluster.url));
-  } finally {
-    await cluster.stop();
-  }
-  return rows;
+  return [...rows, await backendRow("PostgreSQL", cluster.url).finally(() => cluster.stop())];
 }
 
 const machine = await machineLines();

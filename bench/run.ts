@@ -3,24 +3,26 @@
  * same run, one Markdown table written with the machine to bench/RESULTS.md. One function a
  * phase, run in this order (`--only` picks some): routes and saturation for each of status,
  * day.done and intent.sync (their limit: the same transaction run by pgbench, lib/pgbench.ts),
- * dayrun (against the agent latency), replay (cache hit rate), load (bench/load.ts's phase 1)
- * and profile (CPU profiles of the stack at saturation).
+ * dayrun (against the agent latency), replay (cache hit rate), load (bench/load.ts's phase 1,
+ * closed loop or with `--load-think-ms`) and profile (CPU profiles of the stack at saturation).
  */
 import { freePort } from "../dev/pg_cluster.ts";
 import type { Sql } from "../supabase/functions/_shared/db.ts";
 import { createPool } from "../supabase/functions/_shared/pool.ts";
 import { SAMPLE_AGENT_REQUEST } from "../test/support/agent_fetch.ts";
 import { clearFaults, setAllFaults } from "../test/support/faults.ts";
+import { DayRunAnswer, NETWORK_SOURCES } from "../test/support/integrity.ts";
 import { INTENT_BODY } from "../test/support/orchestrator_client.ts";
 import { type ServedStack, startServedStack } from "../test/support/served_stack.ts";
 import type { TestUser } from "../test/support/users.ts";
-import { loadRows } from "./load.ts";
+import { healthyPhase } from "./load.ts";
 import { parseFlags } from "./lib/cli.ts";
+import { learningDays } from "./lib/flow.ts";
 import { machineLines } from "./lib/machine.ts";
-import { recordTransactions, runPgbench } from "./lib/pgbench.ts";
+import { runPgbench } from "./lib/pgbench.ts";
 import { startProfiler } from "./lib/profile.ts";
 import { agentLines, runReplay } from "./lib/replay.ts";
-import { dayRun, ROUTE_CASES, type RouteCase, type Sessions, setUpLearners } from "./lib/routes.ts";
+import { dayRun, type RouteCase, routeCases, setUpLearners } from "./lib/routes.ts";
 import { mapConcurrent, measure, timed } from "./lib/runner.ts";
 import { measureStatements } from "./lib/statements.ts";
 import { fmtMs, fmtP50P95, fmtPct, fmtRatio, markdownTable } from "./lib/stats.ts";
@@ -43,6 +45,7 @@ const flags = parseFlags(
     "replay-concurrency": ["50", "users replaying at once"],
     "load-users": ["1000", "concurrent learners in the load phase"],
     "load-days": ["3", "learning days per learner in the load phase"],
+    "load-think-ms": ["0", "a load learner's pause between requests, uniform in [0, this] ms"],
     "profile-seconds": ["3", "seconds of load per profiled route"],
     only: [PHASES.join(","), "phases to run"],
     pool: ["", "stack pool size (empty: the stack's, 10)"],
@@ -60,7 +63,8 @@ const log = (line: string) => console.error(`[bench] ${line}`);
 /** A line of the table: what was measured against the limit measured in the same run. */
 interface Row {
   measure: string;
-  c: string;
+  /** Concurrency. @default "1" */
+  c?: string;
   n: string;
   /** Medians and percentiles, never a verdict by itself. */
   value: string;
@@ -69,7 +73,7 @@ interface Row {
   /** @default "—" */
   ratio?: string;
   goal: string;
-  /** null for what is only reported. */
+  /** null: only reported. */
   met: boolean | null;
 }
 
@@ -77,71 +81,63 @@ interface Row {
 interface Bench {
   served: ServedStack;
   users: TestUser[];
-  sessions: Sessions;
+  /** The measured routes, bound to the learners' day-1 sessions. */
+  routes: RouteCase[];
   /** A pool like the stack's (same settings, same size): the postgres.js path without HTTP. */
   pool: Sql;
   rows: Row[];
   notes: string[];
 }
 
+/** The i-th call's learner: the route phases cycle through `--users`. */
+const userAt = (bench: Bench, i: number) => bench.users[i % bench.users.length];
 const httpCall = (bench: Bench, route: RouteCase) => (i: number) =>
-  route.http(bench.served.api, bench.users[i % bench.users.length], bench.sessions);
+  route.http(bench.served.api, userAt(bench, i));
 
 /** pgbench at `clients`, each client running the route's transaction of its own user. */
-async function pgbenchLimit(bench: Bench, route: RouteCase, clients: number) {
-  const { url } = bench.served.cluster;
-  const transactions = await recordTransactions(
-    url,
-    bench.users.slice(0, clients).map((user) => (sql) => route.sql(sql, user, bench.sessions)),
-  );
+function pgbenchLimit(bench: Bench, route: RouteCase, clients: number) {
+  const steps = bench.users.slice(0, clients).map((user) => (sql: Sql) => route.sql(sql, user));
   const seconds = flags.num("pgbench-seconds");
-  return { ...await runPgbench({ url, transactions, clients, seconds }), transactions };
+  return runPgbench(bench.served.cluster.url, steps, { clients, seconds });
 }
+
+/** `p50/p95` (ms) */
+const slash = (s: { p50: number; p95: number }) => `${fmtMs(s.p50)}/${fmtMs(s.p95)}`;
 
 /** c=1 over HTTP (statements and stack CPU per request), via postgres.js and via pgbench. */
 async function routesPhase(bench: Bench, route: RouteCase) {
-  const { served, users } = bench;
   const requests = flags.num("requests");
   await measure({ concurrency: 1, total: flags.num("warmup") }, httpCall(bench, route));
-  const cpu0 = served.stack.cpuMs();
-  const counted = await measureStatements(served, requests, httpCall(bench, route));
-  const cpuMs = (served.stack.cpuMs() - cpu0) / requests;
+  const cost = await measureStatements(bench.served, requests, httpCall(bench, route));
   const pg = await pgbenchLimit(bench, route, 1);
-  const driver = await measure(
-    { concurrency: 1, total: requests },
-    (i) => timed(() => route.sql(bench.pool, users[i % users.length], bench.sessions)),
-  );
-  const http = counted.recorder;
-  const [h, d] = [http.summary(), driver.recorder.summary()];
+  const sql = (i: number) => timed(() => route.sql(bench.pool, userAt(bench, i)));
+  const driver = await measure({ concurrency: 1, total: requests }, sql);
+  const [http, h, d] = [cost.recorder, cost.recorder.summary(), driver.recorder.summary()];
+  const errors = http.errors() ? ` +${http.errors()} errors (${http.outcomeText()})` : "";
   bench.rows.push({
     measure: `${route.name} latency`,
-    c: "1",
-    n: `${h.n}${http.errors() ? ` +${http.errors()} errors (${http.outcomeText()})` : ""}`,
+    n: `${h.n}${errors}`,
     value: fmtP50P95(h),
     limit: `pgbench ${fmtP50P95(pg)} (${pg.count} tx)`,
     ratio: fmtRatio(h.p95 / pg.p95),
     goal: "p95 ≤ 2×",
-    met: h.p95 / pg.p95 <= 2 && http.errors() === 0 && pg.failures === 0,
+    met: h.p95 / pg.p95 <= 2 && !errors && pg.failures === 0,
   });
   bench.notes.push(
-    `${route.name} c=1: HTTP p50/p95 ${fmtMs(h.p50)}/${fmtMs(h.p95)} ms; the same transaction ` +
-      `via postgres.js (no HTTP) ${fmtMs(d.p50)}/${fmtMs(d.p95)} ms; pgbench ${fmtMs(pg.p50)}/` +
-      `${fmtMs(pg.p95)} ms (${pg.transactions[0].length} statements); per HTTP request ` +
-      `${counted.statements} statements, ${counted.serverMs} ms server time, stack CPU ` +
-      `${fmtMs(cpuMs)} ms. Top statements: ${counted.top}`,
+    `${route.name} c=1: HTTP p50/p95 ${slash(h)} ms; the same transaction via postgres.js (no ` +
+      `HTTP) ${slash(d)} ms; pgbench ${slash(pg)} ms (${pg.statements} statements); ` +
+      `per HTTP request ${cost.statements} statements, ${cost.serverMs} ms server time, stack ` +
+      `CPU ${fmtMs(cost.cpu.stack)} ms. Top statements: ${cost.top}`,
   );
   log(`${route.name} c=1: HTTP p95 ${fmtMs(h.p95)} vs pgbench ${fmtMs(pg.p95)} ms`);
 }
 
 /** The peak HTTP req/s over `--sat-levels` against pgbench's tps at `--sat-clients`. */
 async function saturationPhase(bench: Bench, route: RouteCase) {
-  const durationMs = flags.num("sat-seconds") * 1000;
+  const [durationMs, call] = [flags.num("sat-seconds") * 1000, httpCall(bench, route)];
   let http = { c: 0, rps: 0, errors: 0 };
   for (const c of SAT_LEVELS) {
-    const { recorder, elapsedMs } = await measure(
-      { concurrency: c, durationMs },
-      httpCall(bench, route),
-    );
+    const { recorder, elapsedMs } = await measure({ concurrency: c, durationMs }, call);
     const rps = recorder.samples.length / (elapsedMs / 1000);
     log(`${route.name} saturation c=${c}: ${rps.toFixed(0)} req/s`);
     if (rps > http.rps) http = { c, rps, errors: recorder.errors() };
@@ -175,46 +171,29 @@ async function agentFloor(served: ServedStack): Promise<number> {
   return recorder.summary().p95;
 }
 
-/** Sources of a day.run answer's agents that came over the network this run. */
-const NETWORK = new Set(["network", "revalidated"]);
-
-/** Day 1 of each of `users` at c=1: statements, the CPU of both processes per run, fan-outs. */
-async function fanOuts(served: ServedStack, users: TestUser[]) {
-  const cpu0 = { stack: served.stack.cpuMs(), agents: served.agents.cpuMs() };
-  let fannedOut = 0;
-  const counted = await measureStatements(served, users.length, async (i) => {
-    const result = await dayRun(served.api, users[i], 1);
-    const sources = Object.values(result.body?.signal_quality ?? {}) as { source?: string }[];
-    if (sources.length && sources.every((q) => NETWORK.has(q.source ?? ""))) fannedOut++;
-    return result;
-  });
-  const stack = (served.stack.cpuMs() - cpu0.stack) / users.length;
-  const agents = (served.agents.cpuMs() - cpu0.agents) / users.length;
-  return { ...counted, cpu: { stack, agents }, fannedOut };
-}
-
 /** day.run at c=1 with every agent answering after `--agent-latency`: new learners' day 1. */
 async function dayRunPhase(bench: Bench) {
   const { served } = bench;
   const total = flags.num("dayrun-requests");
   // New learners with an intent: their day 1 has nothing cached, so every run fans out.
   const users = await served.users(total);
-  await mapConcurrent(
-    users,
-    8,
-    (u) => served.api.call(u.token, "POST", "intent.sync", INTENT_BODY),
-  );
+  const sync = (u: TestUser) => served.api.call(u.token, "POST", "intent.sync", INTENT_BODY);
+  await mapConcurrent(users, 8, sync);
   const latency = flags.num("agent-latency");
   await setAllFaults(served.faults, [{ fault: { latency_ms: latency }, count: "always" }]);
   const floor = await agentFloor(served);
-  const fan = await fanOuts(served, users);
+  let fannedOut = 0;
+  const cost = await measureStatements(served, total, async (i) => {
+    const result = await dayRun(served.api, users[i], 1);
+    const signals = Object.values(DayRunAnswer.safeParse(result.body).data?.signal_quality ?? {});
+    if (signals.length && signals.every((q) => NETWORK_SOURCES.has(q?.source ?? ""))) fannedOut++;
+    return result;
+  });
   await clearFaults(served.faults);
-  const r = fan.recorder.summary();
-  const errors = fan.recorder.errors() ? ` +${fan.recorder.errors()} errors` : "";
+  const [r, errors] = [cost.recorder.summary(), cost.recorder.errors()];
   bench.rows.push({
     measure: "day.run latency (agents in their own process)",
-    c: "1",
-    n: `${r.n}${errors}`,
+    n: `${r.n}${errors ? ` +${errors} errors` : ""}`,
     value: fmtP50P95(r),
     limit: `agent call p95 ${fmtMs(floor)} ms (set ${latency})`,
     ratio: `${r.p95 >= floor ? "+" : "−"}${fmtMs(Math.abs(r.p95 - floor))} ms`,
@@ -222,16 +201,15 @@ async function dayRunPhase(bench: Bench) {
     met: r.p95 <= floor + DAYRUN_SLACK_MS && !errors,
   }, {
     measure: "day.run CPU per run",
-    c: "1",
     n: String(total),
-    value: `stack ${fmtMs(fan.cpu.stack)} ms, agents ${fmtMs(fan.cpu.agents)} ms`,
-    limit: `${fan.statements} statements, ${fan.serverMs} ms server time per run`,
+    value: `stack ${fmtMs(cost.cpu.stack)} ms, agents ${fmtMs(cost.cpu.agents)} ms`,
+    limit: `${cost.statements} statements, ${cost.serverMs} ms server time per run`,
     goal: "reported",
     met: null,
   });
   bench.notes.push(
-    `day.run c=1: ${fan.fannedOut} of ${total} runs called every agent over the network; ` +
-      `top statements: ${fan.top}`,
+    `day.run c=1: ${fannedOut} of ${total} runs called every agent over the network; ` +
+      `top statements: ${cost.top}`,
   );
 }
 
@@ -240,11 +218,7 @@ async function replayPhase(bench: Bench) {
   const { served } = bench;
   const [days, concurrency] = [flags.num("replay-days"), flags.num("replay-concurrency")];
   const users = await served.users(flags.num("replay-users"));
-  const result = await runReplay(served.api, served.cluster.admin, users, {
-    days,
-    concurrency,
-    log,
-  });
+  const result = await runReplay(served, users, { days, concurrency, log });
   const errors = result.errors ? `, ${result.errors} errors` : "";
   bench.rows.push({
     measure: `replay: ${users.length} users × ${days} days, cache aged 24 h a day`,
@@ -256,33 +230,31 @@ async function replayPhase(bench: Bench) {
     met: result.hitRate >= 0.85 && result.errors === 0,
   });
   bench.notes.push(
-    `replay per agent (hit = cache, revalidated, stale): ${agentLines(result).join("; ")}`,
+    `replay per agent (hit = cache, revalidated, stale): ${agentLines(result.byAgent).join("; ")}`,
   );
 }
 
 /** `--load-users` learners at once through `--load-days` days (bench/load.ts's phase 1). */
 async function loadPhase(bench: Bench) {
-  const options = { users: flags.num("load-users"), days: flags.num("load-days"), log };
-  bench.rows.push(...await loadRows(bench.served, options));
+  const [users, days] = [flags.num("load-users"), learningDays(flags.num("load-days"))];
+  const options = { users, days, thinkMs: flags.num("load-think-ms"), log };
+  bench.rows.push(...(await healthyPhase(bench.served, options)).goals);
 }
 
 /** A CPU profile of the stack per route at the highest saturation level. */
 async function profilePhase(bench: Bench, inspectPort: number) {
   const c = Math.max(...SAT_LEVELS);
   const durationMs = flags.num("profile-seconds") * 1000;
-  for (const route of ROUTE_CASES) {
+  for (const route of bench.routes) {
     const profiler = await startProfiler(inspectPort);
     const { perSecond } = await measure({ concurrency: c, durationMs }, httpCall(bench, route));
-    const lines = await profiler.stop();
-    bench.notes.push(
-      `CPU profile of the stack, ${route.name} at c=${c} (${perSecond.toFixed(0)} req/s): ` +
-        lines.join("; "),
-    );
+    const where = `${route.name} at c=${c} (${perSecond.toFixed(0)} req/s)`;
+    bench.notes.push(`CPU profile of the stack, ${where}: ${(await profiler.stop()).join("; ")}`);
   }
 }
 
 async function runPhases(bench: Bench, inspectPort: number | undefined) {
-  for (const route of ROUTE_CASES) {
+  for (const route of bench.routes) {
     if (ONLY.has("routes")) await routesPhase(bench, route);
     if (ONLY.has("saturation")) await saturationPhase(bench, route);
   }
@@ -297,7 +269,7 @@ function report(bench: Bench, machine: string[], seconds: number): string {
   const table = markdownTable(
     ["measure", "c", "n", "measured", "limit (same run)", "ratio", "goal", "goal met"],
     bench.rows.map((r) =>
-      [r.measure, r.c, r.n, r.value, r.limit ?? "—", r.ratio ?? "—", r.goal]
+      [r.measure, r.c ?? "1", r.n, r.value, r.limit ?? "—", r.ratio ?? "—", r.goal]
         .concat(r.met === null ? "—" : r.met ? "met" : "NOT met")
     ),
     "llrrlrll",
@@ -353,8 +325,8 @@ async function main() {
     const machine = await machineLines(served.cluster.admin);
     const users = await served.users(flags.num("users"));
     const pool = createPool(served.cluster.url, { max: served.stack.poolMax ?? 10 });
-    const sessions = await setUpLearners(served.api, users);
-    const bench: Bench = { served, users, sessions, pool, rows: [], notes: [] };
+    const routes = routeCases(await setUpLearners(served.api, users));
+    const bench: Bench = { served, users, routes, pool, rows: [], notes: [] };
     await runPhases(bench, inspectPort).finally(() => pool.end({ timeout: 5 }));
     const text = report(bench, machine, (performance.now() - t0) / 1000);
     console.log(text);

@@ -14,31 +14,25 @@ import { parseFlags } from "./lib/cli.ts";
 const DAYS = 14;
 const AWAY_AFTER_DAY = 9;
 const AWAY_DAYS = 3;
+/** The days that are not steady (the whole time, 7/10): [share of the time, confidence]. */
+const SCRIPT: Record<number, [number, number]> = {
+  3: [0.6, 4], // short and shaky
+  4: [1, 5],
+  6: [1, 9],
+  7: [1, 9],
+  8: [1, 9],
+};
+/** The day the learner rates the plan's first objective Again (it went badly). */
+const RATED_DAY = 11;
 
 /** The learner's day n: what they report after doing (or not quite doing) the plan. */
-function completionFor(n: number, minutes: number, plan: { plan_md: string }): Completion {
-  const spent = (share: number) => Math.round(minutes * share);
-  switch (n) {
-    case 3:
-      return { completion_time_min: spent(0.6), confidence: 4 }; // short and shaky
-    case 4:
-      return { completion_time_min: spent(1), confidence: 5 };
-    case 6:
-    case 7:
-    case 8:
-      return { completion_time_min: spent(1), confidence: 9 };
-    case 11: {
-      // One objective went badly; the learner says which.
-      const first = /### Objectives\n\n1\. (.+)\n/.exec(plan.plan_md)?.[1];
-      return {
-        completion_time_min: spent(1),
-        confidence: 7,
-        objective_ratings: first ? [{ objective: first.replace(/\\/g, ""), rating: "again" }] : [],
-      };
-    }
-    default:
-      return { completion_time_min: spent(1), confidence: 7 };
-  }
+function completionFor(n: number, minutes: number, planMd: string): Completion {
+  const [share, confidence] = SCRIPT[n] ?? [1, 7];
+  const completion = { completion_time_min: Math.round(minutes * share), confidence };
+  if (n !== RATED_DAY) return completion;
+  const first = /### Objectives\n\n1\. (.+)\n/.exec(planMd)?.[1];
+  const ratings = first ? [{ objective: first.replace(/\\/g, ""), rating: "again" as const }] : [];
+  return { ...completion, objective_ratings: ratings };
 }
 
 function describe(c: Completion, minutes: number): string {
@@ -47,21 +41,17 @@ function describe(c: Completion, minutes: number): string {
     (ratings.length > 0 ? `; ${ratings.join(", ")}` : "");
 }
 
-function todayOf(planMd: string): string {
-  return /^> \*\*Today: ([^.]+)\.\*\*/m.exec(planMd)?.[1] ?? "?";
+/** The table row of a day: what kind of day the plan says it is, its reviews and steps. */
+function tableRow(d: DayLog, minutes: number): string {
+  const today = /^> \*\*Today: ([^.]+)\.\*\*/m.exec(d.plan.plan_md)?.[1] ?? "?";
+  const away = d.away_before > 0 ? `${d.away_before} days away, then ` : "";
+  const reviews = (d.plan.plan_md.match(/^- Review: /gm) ?? []).length;
+  const steps = (d.plan.plan_json_summary.steps as string[]).length;
+  const cells = [d.n, `Week ${d.week}, Day ${d.day}`, away + today, reviews, steps];
+  return `| ${[...cells, describe(d.completion, minutes)].join(" | ")} |`;
 }
 
 function render(minutes: number, log: DayLog[]): string {
-  const rows = log.map((d) => {
-    const steps = d.plan.plan_json_summary.steps as string[];
-    const reviews = (d.plan.plan_md.match(/^- Review: /gm) ?? []).length;
-    return `| ${d.n} | Week ${d.week}, Day ${d.day} | ${
-      d.away_before > 0 ? `${d.away_before} days away, then ` : ""
-    }` +
-      `${todayOf(d.plan.plan_md)} | ${reviews} | ${steps.length} | ${
-        describe(d.completion, minutes)
-      } |`;
-  });
   const days = log.flatMap((d) =>
     [
       `## Day ${d.n}: Week ${d.week}, Day ${d.day}`,
@@ -82,7 +72,7 @@ function render(minutes: number, log: DayLog[]): string {
     [
       "| n | day | today | review items | steps | completion given |",
       "| --- | --- | --- | --- | --- | --- |",
-      ...rows,
+      ...log.map((d) => tableRow(d, minutes)),
     ].join("\n"),
     ...days,
   ].join("\n\n") + "\n";
@@ -105,7 +95,7 @@ async function main() {
           time_per_day_min: minutes,
         },
         days: DAYS,
-        complete: (n, plan) => completionFor(n, minutes, { plan_md: plan.plan_md }),
+        complete: (n, plan) => completionFor(n, minutes, plan.plan_md),
         awayAfter: (n) => (n === AWAY_AFTER_DAY ? AWAY_DAYS : 0),
       });
       const path = `${outDir.replace(/\/$/, "")}/learner_${minutes}min.md`;

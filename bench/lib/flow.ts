@@ -1,6 +1,8 @@
 /**
  * Simulated learners: each intent.sync, then per learning day day.run, day.done, status; every
- * answer recorded by route and every acknowledged write kept, for `checkAcknowledged`.
+ * answer recorded by route and every acknowledged write kept, for `checkAcknowledged`. Closed
+ * loop (the next request leaves when the previous one is answered), or with `thinkMs` pauses
+ * between requests, as a person reading the plan takes.
  */
 import { type Acknowledged, emptyAcknowledged } from "../../test/support/integrity.ts";
 import {
@@ -29,6 +31,8 @@ export interface FlowOptions {
   forceRefresh?: (user: TestUser) => boolean;
   /** Bound on each request. @default 60_000 */
   timeoutMs?: number;
+  /** A learner's pause before each request, uniform in [0, thinkMs] (`pauses`). @default 0 */
+  thinkMs?: number;
 }
 
 export interface FlowRun {
@@ -37,8 +41,29 @@ export interface FlowRun {
   ack: Acknowledged;
   /** Every day.run answer with its learner. */
   runs: { user: TestUser; result: CallResult }[];
+  /** Non-2xx answers (timeouts included) on any route. */
+  errors: number;
   seconds: number;
 }
+
+/**
+ * Learner `index`'s pauses, uniform in [0, thinkMs] ms: Mulberry32 seeded with the index, so a
+ * run repeats itself. The first pause staggers the learner's start.
+ */
+function pauses(thinkMs: number, index: number): () => Promise<void> {
+  let state = index + 1;
+  return async () => {
+    if (thinkMs === 0) return;
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    const uniform = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    await new Promise((resolve) => setTimeout(resolve, uniform * thinkMs));
+  };
+}
+
+/** Learning days 1..n. */
+export const learningDays = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 /** Every user through the flow, `concurrency` at a time. */
 export async function runFlow(
@@ -49,8 +74,10 @@ export async function runFlow(
   const recorders = new Map(ROUTES.map((route) => [route, new LatencyRecorder()]));
   const [ack, runs]: [Acknowledged, FlowRun["runs"]] = [emptyAcknowledged(), []];
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const learner = async (user: TestUser) => {
+  const learner = async (user: TestUser, index: number) => {
+    const pause = pauses(options.thinkMs ?? 0, index);
     const call = async (route: RouteName, method: "GET" | "POST", body?: unknown) => {
+      await pause();
       const result = await api.call(user.token, method, route, body, { timeoutMs });
       recorders.get(route)!.record(result);
       return result;
@@ -75,10 +102,7 @@ export async function runFlow(
   };
   const started = performance.now();
   await mapConcurrent(users, options.concurrency ?? users.length, learner);
-  return { users, recorders, ack, runs, seconds: (performance.now() - started) / 1000 };
-}
-
-/** Non-2xx answers (timeouts included) on any route. */
-export function flowErrors(run: FlowRun): number {
-  return [...run.recorders.values()].reduce((n, r) => n + r.errors(), 0);
+  const seconds = (performance.now() - started) / 1000;
+  const errors = [...recorders.values()].reduce((n, r) => n + r.errors(), 0);
+  return { users, recorders, ack, runs, errors, seconds };
 }

@@ -3,13 +3,8 @@ import type postgres from "postgres";
 
 /** Date, CPU, memory, OS, Deno, PostgreSQL (when `sql` is given) and the load average, as lines. */
 export async function machineLines(sql?: postgres.Sql): Promise<string[]> {
-  const info = (() => {
-    try {
-      return Deno.readTextFileSync("/proc/cpuinfo");
-    } catch {
-      return ""; // Not Linux.
-    }
-  })();
+  // Not Linux: no /proc/cpuinfo, and the CPU is named by its architecture.
+  const info = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const model = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim();
   const mhz = /^cpu MHz\s*:\s*([\d.]+)$/m.exec(info)?.[1];
   const cpu = !model ? Deno.build.arch : mhz ? `${model} (${Math.round(Number(mhz))} MHz)` : model;

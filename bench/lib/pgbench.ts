@@ -11,44 +11,21 @@ import postgres from "postgres";
 import { findPgBinaries } from "../../dev/pg_cluster.ts";
 import { percentile } from "./stats.ts";
 
-interface Statement {
-  text: string;
-  /** As postgres.js serialised them; null is SQL NULL. */
-  params: (string | null)[];
-}
+/**
+ * A statement as postgres.js's `debug` hook saw it. postgres.js serialises each parameter in
+ * place when it binds it (connection.js, `Bind`), by the type the server described, so once the
+ * query has run `params` holds the text that went on the wire (null: SQL NULL).
+ */
+type Statement = { text: string; params: unknown[] };
 
-const JSON_TYPES = new Set([114, 3802]);
-
-/** A parameter as text, as postgres.js serialises it before it binds it. */
-function serialise(value: unknown, type: number): string | null {
-  if (value === null || value === undefined) return null;
-  if (JSON_TYPES.has(type)) return typeof value === "string" ? value : JSON.stringify(value);
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === "boolean") return value ? "t" : "f";
-  if (Array.isArray(value)) {
-    const element = (e: unknown) => {
-      const text = serialise(e, 0);
-      return text === null ? "NULL" : `"${text.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-    };
-    return `{${value.map(element).join(",")}}`;
-  }
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
-}
+/** A transaction to record: what it sends through `sql` is what pgbench runs. */
+export type Step = (sql: postgres.Sql) => Promise<unknown>;
 
 /** What each of `steps` sent, run one after another on a one-connection recording pool. */
-export async function recordTransactions(
-  url: string,
-  steps: ((sql: postgres.Sql) => Promise<unknown>)[],
-): Promise<Statement[][]> {
+async function recordTransactions(url: string, steps: Step[]): Promise<Statement[][]> {
   let seen: Statement[] = [];
-  const sql = postgres(url, {
-    max: 1,
-    prepare: false,
-    onnotice: () => {},
-    debug: (_connection, text, params, types) =>
-      seen.push({ text, params: params.map((p, i) => serialise(p, types[i])) }),
-  });
+  const debug = (_: number, text: string, params: unknown[]) => seen.push({ text, params });
+  const sql = postgres(url, { max: 1, prepare: false, onnotice: () => {}, debug });
   try {
     // The first query of a connection also fetches the array types: not the route's.
     await sql`select 1`;
@@ -69,10 +46,14 @@ export async function recordTransactions(
  * its context as a parameter is) and `;`-terminated. Its lines stay as they are: a `--` comment
  * in the route's SQL ends at its line.
  */
-function inline(statement: Statement): string {
-  const literal = (v: string | null) => v === null ? "NULL" : `'${v.replaceAll("'", "''")}'`;
-  const text = statement.text.replace(/\$(\d+)/g, (_, n) => literal(statement.params[n - 1]));
-  return `${text.trim().replace(/;$/, "")};`;
+function inline({ text, params }: Statement): string {
+  const literal = (v: unknown) => {
+    if (v === null) return "NULL";
+    if (typeof v !== "string") throw new Error(`pgbench: postgres.js sent a ${typeof v} as is`);
+    return `'${v.replaceAll("'", "''")}'`;
+  };
+  const inlined = text.replace(/\$(\d+)/g, (_, n) => literal(params[n - 1]));
+  return `${inlined.trim().replace(/;$/, "")};`;
 }
 
 /** A pgbench script: client k runs `transactions[k % length]`. */
@@ -106,20 +87,23 @@ function pgbenchCommand(): string {
 }
 
 /**
- * Runs `transactions` with pgbench (`-n -M simple -j min(clients, 2) --log`) for `seconds`: the
- * transactions it ran, tps, p50/p95 of their latency (from the --log files, ms) and the failed or
- * aborted transactions it reported.
+ * Records `steps` and runs them with pgbench (`-n -M simple -j min(clients, 2) --log`) for
+ * `seconds`: the transactions it ran, tps, p50/p95 of their latency (from the --log files, ms),
+ * the failed or aborted transactions it reported, and the statements in a transaction.
  */
 export async function runPgbench(
-  run: { url: string; transactions: Statement[][]; clients: number; seconds: number },
+  url: string,
+  steps: Step[],
+  run: { clients: number; seconds: number },
 ) {
+  const transactions = await recordTransactions(url, steps);
+  const script = pgbenchScript(transactions);
   const dir = await Deno.makeTempDir({ prefix: "wisely-pgbench-" });
   try {
-    const script = pgbenchScript(run.transactions);
     await Deno.writeTextFile(`${dir}/tx.sql`, script);
-    const args = ["-n", "-M", "simple", "-f", `${dir}/tx.sql`, "-c", String(run.clients)];
-    args.push("-j", String(Math.min(run.clients, 2)), "-T", String(run.seconds));
-    args.push("--log", `--log-prefix=${dir}/log`, run.url);
+    const [c, j, t] = [run.clients, Math.min(run.clients, 2), run.seconds].map(String);
+    const args = ["-n", "-M", "simple", "-f", `${dir}/tx.sql`, "-c", c, "-j", j, "-T", t, "--log"];
+    args.push(`--log-prefix=${dir}/log`, url);
     const command = new Deno.Command(pgbenchCommand(), { args, stdout: "piped", stderr: "piped" });
     const out = await command.output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
@@ -134,6 +118,7 @@ export async function runPgbench(
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),
       failures: failed + (text.match(/aborted in command/g) ?? []).length,
+      statements: transactions[0].length,
     };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -30,9 +30,9 @@ export type Sessions = Map<string, string>;
 
 export interface RouteCase {
   name: "status" | "day.done" | "intent.sync";
-  http(api: OrchestratorClient, user: TestUser, sessions: Sessions): Promise<CallResult>;
+  http(api: OrchestratorClient, user: TestUser): Promise<CallResult>;
   /** The route's transaction on `sql` (a pool like the stack's). */
-  sql(sql: Sql, user: TestUser, sessions: Sessions): Promise<unknown>;
+  sql(sql: Sql, user: TestUser): Promise<unknown>;
 }
 
 /** A user request's transactions as the pipeline opens them for `route` (no Idempotency-Key). */
@@ -44,15 +44,16 @@ function requestDb(sql: Sql, claims: UserClaims, route: string) {
 /** Parsed as the route does (defaults filled in), once, outside the timed call. */
 const INTENT = IntentSyncBody.parse(INTENT_BODY);
 
-export const ROUTE_CASES: RouteCase[] = [{
+/** The measured routes for learners with their day-1 `sessions` (day.done completes it). */
+export const routeCases = (sessions: Sessions): RouteCase[] => [{
   name: "status",
   http: (api, user) => api.call(user.token, "GET", "status"),
   sql: (sql, user) => requestDb(sql, user.claims, "status").transaction(readStatus),
 }, {
   name: "day.done",
-  http: (api, user, sessions) =>
+  http: (api, user) =>
     api.call(user.token, "POST", "day.done", dayDoneBody(sessions.get(user.id)!, 1)),
-  sql: (sql, { claims, id }, sessions) =>
+  sql: (sql, { claims, id }) =>
     requestDb(sql, claims, "day.done")
       .transaction((tx) => completeSession(tx, claims.sub, dayDoneBody(sessions.get(id)!, 1))),
 }, {

@@ -1,4 +1,5 @@
 /** Closed-loop load: workers that each start their next call when the previous one settles. */
+import { bulkhead } from "cockatiel";
 import type { CallResult } from "../../test/support/orchestrator_client.ts";
 import { LatencyRecorder } from "./stats.ts";
 
@@ -40,32 +41,24 @@ export async function measure(options: MeasureOptions, call: (i: number) => Prom
   return { recorder, elapsedMs, perSecond: settled / (elapsedMs / 1000) };
 }
 
-/** Runs `fn` on each item with at most `concurrency` in flight; results in input order. */
-export async function mapConcurrent<T, R>(
+/** Runs `fn` on each item, at most `concurrency` at a time in input order; results in that order. */
+export function mapConcurrent<T, R>(
   items: readonly T[],
   concurrency: number,
   fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i], i);
-  };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker),
-  );
-  return results;
+  // The agent client's bulkhead (cockatiel): `concurrency` run, the rest wait in line.
+  const slots = bulkhead(Math.max(1, concurrency), Infinity);
+  return Promise.all(items.map((item, i) => slots.execute(() => fn(item, i))));
 }
 
 /** Times `fn` as a call: status 200 when it resolves, 0 with the error as code when it throws. */
 export async function timed(fn: () => Promise<unknown>): Promise<CallResult> {
   const started = performance.now();
-  const result = { body: null, retryAfter: null, bytes: 0 };
-  try {
-    await fn();
-    return { ...result, status: 200, code: null, ms: performance.now() - started };
-  } catch (error) {
-    const code = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 80) : "error";
-    return { ...result, status: 0, code, ms: performance.now() - started };
-  }
+  const code = await fn().then(
+    () => null,
+    (e) => e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 80) : "error",
+  );
+  const ms = performance.now() - started;
+  return { status: code === null ? 200 : 0, code, ms, body: null, retryAfter: null, bytes: 0 };
 }

@@ -41,6 +41,13 @@ export class LatencyRecorder {
   }
 }
 
+/** How often each item occurs, in the order first seen. */
+export function countBy(items: Iterable<string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return counts;
+}
+
 /** Milliseconds with one decimal below 100, whole above; `—` for NaN. */
 export const fmtMs = (ms: number) =>
   !Number.isFinite(ms) ? "—" : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
@@ -57,10 +64,9 @@ export const fmtPct = (x: number) => Number.isFinite(x) ? `${(x * 100).toFixed(1
 export function markdownTable(header: string[], rows: string[][], align: string): string {
   const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i].length)));
   const right = (i: number) => align[i] === "r";
-  const line = (cells: string[]) =>
-    `| ${
-      cells.map((c, i) => right(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])).join(" | ")
-    } |`;
+  const pad = (cell: string, i: number) =>
+    right(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
+  const line = (cells: string[]) => `| ${cells.map(pad).join(" | ")} |`;
   const rule = widths.map((w, i) => right(i) ? `${"-".repeat(w - 1)}:` : "-".repeat(w));
   return [line(header), `| ${rule.join(" | ")} |`, ...rows.map(line)].join("\n");
 }

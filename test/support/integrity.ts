@@ -1,8 +1,14 @@
 /**
  * "Nothing lost, nothing half-written": checks of the database against itself and against what
- * the clients were told, for the load test, the database-fault drill and its e2e test.
+ * the clients were told, for the load test, the database-fault drill and its e2e test; and of a
+ * day.run answer's flags against its own signals.
  */
 import type postgres from "postgres";
+import { AGENT_NAMES } from "../../supabase/functions/_shared/agents/protocol.ts";
+import {
+  DayRunProvisionalResponse,
+  DayRunResponse,
+} from "../../supabase/functions/_shared/responses.ts";
 
 export interface IntegrityReport {
   sessions: number;
@@ -154,6 +160,9 @@ export interface Check {
   detail: string;
 }
 
+/** `- ok — name: detail` (or `FAIL`), a Markdown list item. */
+export const checkLine = (c: Check) => `- ${c.ok ? "ok" : "FAIL"} — ${c.name}: ${c.detail}`;
+
 /** `checkAcknowledged` and `checkIntegrity` over `userIds`, as two checks. */
 export async function storageChecks(
   admin: postgres.Sql,
@@ -174,4 +183,45 @@ export async function storageChecks(
       `${integrity.sessions} sessions, ${integrity.revisions} revisions, ` +
       `${integrity.completions} completions, events ${JSON.stringify(integrity.events)}`,
   }];
+}
+
+/** A 2xx day.run answer: the stored plan (200) or the provisional one (202). */
+export const DayRunAnswer = DayRunResponse.or(DayRunProvisionalResponse);
+
+/** The signal sources that count as a cache hit (agents/signal.ts, `isCacheHit`). */
+export const HIT_SOURCES: ReadonlySet<string> = new Set(["cache", "revalidated", "stale"]);
+/** The signal sources of an agent that answered this run, over the network. */
+export const NETWORK_SOURCES: ReadonlySet<string> = new Set(["network", "revalidated"]);
+/** The signal sources that are fresh (everything but `stale` and `fallback`). */
+const FRESH_SOURCES: ReadonlySet<string> = new Set(["cache", "revalidated", "network"]);
+
+/**
+ * What in a day.run answer contradicts spec 5.4/6.3: a signal per agent; degraded iff some agent
+ * is unavailable; available, fresh and source agree; cache_hits counts the hit sources, and hits
+ * and misses the signals; an agent of `failing` (every call fails) did not answer this run. Each
+ * a short sentence; empty when all hold.
+ */
+export function flagProblems(answer: unknown, failing: readonly string[] = []): string[] {
+  const parsed = DayRunAnswer.safeParse(answer);
+  if (!parsed.success) return ["not a day.run answer"];
+  const body = parsed.data;
+  const signals = AGENT_NAMES.flatMap((agent) => {
+    const quality = body.signal_quality[agent];
+    return quality ? [{ agent, ...quality }] : [];
+  });
+  const problems = signals.length === AGENT_NAMES.length ? [] : [`${signals.length} agents`];
+  if (body.degraded_mode !== signals.some((q) => !q.available)) {
+    problems.push(`degraded_mode ${body.degraded_mode} disagrees with availability`);
+  }
+  for (const { agent, available, fresh, source = "" } of signals) {
+    if (available !== (source !== "fallback")) problems.push(`${agent}: available/source`);
+    if (fresh !== FRESH_SOURCES.has(source)) problems.push(`${agent}: fresh/source`);
+    if (failing.includes(agent) && NETWORK_SOURCES.has(source)) {
+      problems.push(`${agent} answered (${source}) although it always fails`);
+    }
+  }
+  const hits = signals.filter((q) => HIT_SOURCES.has(q.source ?? "")).length;
+  if (body.cache_hits !== hits) problems.push(`cache_hits ${body.cache_hits}, sources say ${hits}`);
+  if (body.cache_hits + body.cache_misses !== signals.length) problems.push("hits + misses");
+  return problems;
 }
