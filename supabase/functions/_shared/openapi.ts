@@ -69,6 +69,16 @@ const userIdHeader = {
   schema: { type: "string", format: "uuid" },
 };
 
+/** An optional body that must be empty or `{}` (supabase-js `functions.invoke` POSTs one). */
+const EMPTY_BODY = {
+  required: false,
+  content: {
+    "application/json": {
+      schema: { type: "object", properties: {}, additionalProperties: false },
+    },
+  },
+};
+
 function post(summary: string, request: string, response: string, extra: number[] = []) {
   return {
     post: {
@@ -214,14 +224,7 @@ export function openApiDocument(serverUrl: string) {
         post: {
           summary: "As GET /status; the body must be empty or `{}`",
           parameters: [userIdHeader],
-          requestBody: {
-            required: false,
-            content: {
-              "application/json": {
-                schema: { type: "object", properties: {}, additionalProperties: false },
-              },
-            },
-          },
+          requestBody: EMPTY_BODY,
           responses: {
             "200": { description: "OK", content: jsonContent("Status") },
             ...errors(...USER_ERRORS, 413, 415),
@@ -349,14 +352,7 @@ function calendarPaths() {
         summary: "A new secret calendar feed URL; the previous one stops working",
         description: "Idempotency-Key is ignored: a stored replay would keep the secret URL.",
         parameters: [userIdHeader],
-        requestBody: {
-          required: false,
-          content: {
-            "application/json": {
-              schema: { type: "object", properties: {}, additionalProperties: false },
-            },
-          },
-        },
+        requestBody: EMPTY_BODY,
         responses: {
           "201": { description: "Created", content: jsonContent("CalendarLink") },
           ...errors(...USER_ERRORS, 408, 413, 415),
