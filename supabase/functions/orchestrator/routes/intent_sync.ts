@@ -17,7 +17,6 @@ export async function syncIntent(
   userId: string,
   body: IntentSyncBody,
 ): Promise<{ intent: IntentRow; created: boolean }> {
-  const planTime = planTimeOf(body.meta);
   // Serialise this user's syncs so two concurrent first syncs cannot both insert. Pipelined
   // with the read, which runs once the lock is held.
   const lock = tx`select pg_advisory_xact_lock(hashtextextended(${"wisely.intent:" + userId}, 0))`
@@ -27,49 +26,61 @@ export async function syncIntent(
     from wisely.intents where user_id = ${userId} and active
   `;
   await lock;
-  if (active?.same_topic) {
-    // Pipelined: the update, then its event (record_event sees the row as updated).
-    const [[row]] = await Promise.all([
-      tx<IntentRow[]>`
-        update wisely.intents set
-          topic = ${body.topic}, depth = ${body.depth}, end_goal = ${body.end_goal},
-          time_per_day_min = ${body.time_per_day_min}, user_tz = ${body.user_tz},
-          plan_time = ${planTime}::time, meta = ${jsonb(tx, body.meta)}, updated_at = now()
-        where id = ${active.id}
-        returning *
-      `.execute(),
-      recordEvent(tx, "intent_synced", {
-        intent_id: active.id,
-        created: false,
-        replaced_intent_id: null,
-      }),
-    ]);
-    return { intent: row, created: false };
-  }
-  // Pipelined, one round trip, sent in this order (`execute` sends a query at once; recordEvent
-  // sends its statement when called): retire the old intent, insert the new one (the unique
-  // index on active intents sees the first statement's effect) under an id chosen here, so its
-  // event can be sent behind it.
+  return active?.same_topic
+    ? { intent: await updateIntent(tx, active.id, body), created: false }
+    : { intent: await replaceIntent(tx, userId, active?.id ?? null, body), created: true };
+}
+
+/** The same topic: the active intent updated in place, then its event (pipelined). */
+async function updateIntent(tx: Tx, id: string, body: IntentSyncBody): Promise<IntentRow> {
+  const [[row]] = await Promise.all([
+    tx<IntentRow[]>`
+      update wisely.intents set
+        topic = ${body.topic}, depth = ${body.depth}, end_goal = ${body.end_goal},
+        time_per_day_min = ${body.time_per_day_min}, user_tz = ${body.user_tz},
+        plan_time = ${planTimeOf(body.meta)}::time, meta = ${jsonb(tx, body.meta)},
+        updated_at = now()
+      where id = ${id}
+      returning *
+    `.execute(),
+    recordEvent(tx, "intent_synced", { intent_id: id, created: false, replaced_intent_id: null }),
+  ]);
+  return row;
+}
+
+/**
+ * A new intent, replacing the active one if any. Pipelined, one round trip, sent in this order
+ * (`execute` sends a query at once; recordEvent sends its statement when called): retire the
+ * old intent, insert the new one (the unique index on active intents sees the first statement's
+ * effect) under an id chosen here, so its event can be sent behind it.
+ */
+async function replaceIntent(
+  tx: Tx,
+  userId: string,
+  replaced: string | null,
+  body: IntentSyncBody,
+): Promise<IntentRow> {
   const id = crypto.randomUUID();
   const [, [row]] = await Promise.all([
-    active
-      ? tx`update wisely.intents set active = false, updated_at = now() where id = ${active.id}`
+    replaced
+      ? tx`update wisely.intents set active = false, updated_at = now() where id = ${replaced}`
         .execute()
       : null,
     tx<IntentRow[]>`
       insert into wisely.intents
         (id, user_id, topic, depth, end_goal, time_per_day_min, user_tz, plan_time, meta)
       values (${id}, ${userId}, ${body.topic}, ${body.depth}, ${body.end_goal},
-        ${body.time_per_day_min}, ${body.user_tz}, ${planTime}::time, ${jsonb(tx, body.meta)})
+        ${body.time_per_day_min}, ${body.user_tz}, ${planTimeOf(body.meta)}::time,
+        ${jsonb(tx, body.meta)})
       returning *
     `.execute(),
     recordEvent(tx, "intent_synced", {
       intent_id: id,
       created: true,
-      replaced_intent_id: active?.id ?? null,
+      replaced_intent_id: replaced,
     }),
   ]);
-  return { intent: row, created: true };
+  return row;
 }
 
 export function intentSyncRoute(): Route {
