@@ -34,6 +34,33 @@ async function rowsAfter(sql: postgres.Sql, after: bigint, batch: number) {
   `;
 }
 
+/**
+ * One poll per call: delivers the rows past the last one seen and resolves to whether a full
+ * batch came (poll again at once). The first call only finds where to start: rows already
+ * stored when the server starts are history, not news.
+ */
+function poller(
+  sql: postgres.Sql,
+  deliver: Deliver,
+  batch: number,
+  stopped: () => boolean,
+): () => Promise<boolean> {
+  let last: bigint | null = null;
+  return async () => {
+    if (last === null) {
+      last = await lastSeq(sql);
+      return false;
+    }
+    const rows = await rowsAfter(sql, last, batch);
+    for (const row of rows) {
+      if (stopped()) return false;
+      last = BigInt(row.seq);
+      deliver(MessageRow.parse(row));
+    }
+    return rows.length === batch;
+  };
+}
+
 export function startPollDelivery(
   sql: postgres.Sql,
   deliver: Deliver,
@@ -41,26 +68,11 @@ export function startPollDelivery(
   options: PollOptions = {},
 ): Delivery {
   const { intervalMs = 25, idleIntervalMs = 250, batch = 500, idle = () => false } = options;
-  // Rows already stored when the server starts are history, not news: start after them.
-  let last: bigint | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | null = null;
   let stopped = false;
   let failing = false;
-
-  const poll = async (): Promise<boolean> => {
-    if (last === null) {
-      last = await lastSeq(sql);
-      return false;
-    }
-    const rows = await rowsAfter(sql, last, batch);
-    for (const row of rows) {
-      if (stopped) return false;
-      last = BigInt(row.seq);
-      deliver(MessageRow.parse(row));
-    }
-    return rows.length === batch;
-  };
+  const poll = poller(sql, deliver, batch, () => stopped);
 
   let polledAt = -Infinity;
   const tick = () => {
