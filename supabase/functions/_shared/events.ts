@@ -15,11 +15,15 @@ export type { EventType };
 /** Each event type's payload, from its zod schema (event_schemas.ts). */
 export type EventPayloads = { [T in EventType]: z.infer<(typeof EventPayloadSchemas)[T]> };
 
-/** Records an event for the transaction's user (auth.uid()). */
+/**
+ * Records an event for the transaction's user (auth.uid()). The statement is handed to the
+ * connection when this is called (`execute`; a bare `await` would do it a microtask later), so
+ * it runs after the statements sent before the call and before those sent after it.
+ */
 export async function recordEvent<T extends EventType>(
   tx: Tx,
   type: T,
   payload: EventPayloads[T],
 ): Promise<void> {
-  await tx`select wisely.record_event(${type}, ${jsonb(tx, payload)})`;
+  await tx`select wisely.record_event(${type}, ${jsonb(tx, payload)})`.execute();
 }

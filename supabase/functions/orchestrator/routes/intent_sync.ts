@@ -50,7 +50,7 @@ async function updateIntent(tx: Tx, id: string, body: IntentSyncBody): Promise<I
 
 /**
  * A new intent, replacing the active one if any. Pipelined, one round trip, sent in this order
- * (`execute` sends a query at once; recordEvent sends its statement when called): retire the
+ * (`execute` hands a query to the connection at once, and so does recordEvent): retire the
  * old intent, insert the new one (the unique index on active intents sees the first statement's
  * effect) under an id chosen here, so its event can be sent behind it.
  */

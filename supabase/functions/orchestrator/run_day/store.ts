@@ -52,8 +52,8 @@ interface RunRecord extends ReturnType<typeof bookkeeping> {
 }
 
 /**
- * One statement stores everything: with `prepare: false` every parameterised statement costs a
- * describe round trip, and these writes were most of day.run's database time. A session that
+ * One statement stores everything, so the writes that were most of day.run's database time cost
+ * one round trip and one plan, whatever the driver pipelines. A session that
  * exists already (force_refresh) gets the next revision. The bookkeeping writers are volatile
  * functions, so they see the session row `s` wrote (a sibling CTE's rows are otherwise
  * invisible); the materialised CTEs are joined into the final select, which makes each run
