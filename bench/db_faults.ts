@@ -1,11 +1,9 @@
 /**
- * The database-fault drill (issue 4 item 3): learners use the served stack while its Postgres is
- * stopped (`pg_ctl stop -m fast`) and started again, without restarting the stack. Prints the
- * checks (test/support/outage_drill.ts), a per-second timeline, the errors postgres.js raised
- * and whether the orchestrator recognised them, and what the orchestrator logged.
- *
- * Always runs on a throwaway cluster of its own (it stops the server). Exit code 1 when a check
- * fails.
+ * The database-fault drill (issue 4 item 3), always on a throwaway cluster of its own: learners
+ * use the served stack while its Postgres is stopped (`pg_ctl stop -m fast`) and started again,
+ * without restarting the stack. Prints the checks (test/support/outage_drill.ts), a per-second
+ * timeline, the errors postgres.js raised and whether the orchestrator recognised them, and what
+ * the orchestrator logged. Exit code 1 when a check fails.
  */
 import { checkLine } from "../test/support/integrity.ts";
 import { type DrillResult, runOutageDrill } from "../test/support/outage_drill.ts";
@@ -59,12 +57,9 @@ async function main() {
   const log = (line: string) => console.error(`[db-faults] ${line}`);
   const logFile = flags.str("log-file") ||
     await Deno.makeTempFile({ prefix: "wisely-db-faults-", suffix: ".log" });
-  const rig = await startOutageRig({
-    learners: flags.num("users"),
-    agentLatencyMs: flags.num("agent-latency"),
-    logFile,
-    poolMax: flags.optionalNum("pool"),
-  });
+  const [learners, agentLatencyMs] = [flags.num("users"), flags.num("agent-latency")];
+  const options = { learners, agentLatencyMs, logFile, poolMax: flags.optionalNum("pool") };
+  const rig = await startOutageRig(options);
   try {
     const machine = await machineLines(rig.cluster.admin);
     log(`${rig.users.length} learners against ${rig.stack.url}; data ${rig.control.dataDir}`);

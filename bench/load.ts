@@ -15,20 +15,18 @@ import { type Check, checkLine, flagProblems, storageChecks } from "../test/supp
 import { isOk, outcomeOf } from "../test/support/orchestrator_client.ts";
 import { type ServedStack, startServedStack } from "../test/support/served_stack.ts";
 import { parseFlags } from "./lib/cli.ts";
-import { type FlowOptions, type FlowRun, learningDays, ROUTES, runFlow } from "./lib/flow.ts";
+import { type FlowOptions, type FlowRun, learningDays, runFlow } from "./lib/flow.ts";
 import { machineLines } from "./lib/machine.ts";
 import { countBy, fmtMs, fmtP50P95, markdownTable } from "./lib/stats.ts";
 
 /** The agents that fail every call in phase 2 (ta fails every other one). */
 const FAILING = ["alex", "socratic", "clo"];
-/** The goal for day.run's p95 in phase 1. */
 const P95_GOAL_MS = 6_000;
 
 /** Phase 1's learners and how they run (`days`: as `runFlow` takes them). */
-export interface LoadOptions extends FlowOptions {
-  users: number;
-  log: (line: string) => void;
-}
+export type LoadOptions = FlowOptions & { users: number; log: (line: string) => void };
+
+type ChaosOptions = LoadOptions & { hangMs: number };
 
 /** `3 learners, healthy agents`; with think time `3 learners, think 0–8000 ms`. */
 const learnersText = ({ users, thinkMs }: LoadOptions, agents: string) =>
@@ -53,13 +51,12 @@ export async function healthyPhase(served: ServedStack, options: LoadOptions) {
 }
 
 function routeTable(run: FlowRun): string {
-  const rows = ROUTES.map((route) => {
-    const recorder = run.recorders.get(route)!;
+  const rows = [...run.recorders].map(([route, recorder]) => {
     const s = recorder.summary();
     return [route, String(s.n), ...[s.p50, s.p95, s.p99, s.max].map(fmtMs)]
       .concat(String(recorder.errors()), recorder.outcomeText());
   });
-  const all = ROUTES.reduce((n, r) => n + run.recorders.get(r)!.samples.length, 0);
+  const all = [...run.recorders.values()].reduce((n, r) => n + r.samples.length, 0);
   const header = ["route", "ok", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "outcomes"];
   return markdownTable(header, rows, "lrrrrrrl") +
     `\n\n${all} answers in ${run.seconds.toFixed(1)} s: ${(all / run.seconds).toFixed(0)}/s`;
@@ -78,10 +75,8 @@ async function failAgents(served: ServedStack, hangMs: number, running: () => bo
   await setFaults(f, "alex", [{ fault: { status: 500 }, count: "always" }]);
   await setFaults(f, "socratic", [{ fault: { status: 429, retry_after: "1" }, count: "always" }]);
   await setFaults(f, "clo", [{ fault: { latency_ms: hangMs }, count: "always" }]);
-  const alternating = Array.from({ length: 100 }, (_, i) => ({
-    fault: i % 2 === 0 ? { status: 503 } : {},
-    count: 1,
-  }));
+  const pair = [{ fault: { status: 503 }, count: 1 }, { fault: {}, count: 1 }];
+  const alternating = Array.from({ length: 50 }, () => pair).flat();
   let taCalls = 0;
   while (running()) {
     const state = await faultState(f, "ta");
@@ -94,7 +89,6 @@ async function failAgents(served: ServedStack, hangMs: number, running: () => bo
   return taCalls + (await faultState(f, "ta")).calls;
 }
 
-/** The first few distinct items with counts. */
 function tally(items: string[]): string {
   return [...countBy(items)].slice(0, 6).map(([k, n]) => `${n}× ${k}`).join("; ");
 }
@@ -103,8 +97,7 @@ function tally(items: string[]): string {
 function chaosChecks(run: FlowRun, warm: Set<string>, deadlineMs: number): Check[] {
   const answered = run.runs.filter((r) => isOk(r.result));
   const failed = run.runs.filter((r) => !isOk(r.result)).map((r) => outcomeOf(r.result));
-  const notOk = `${failed.length} of ${run.runs.length} not 2xx` +
-    (failed.length ? `: ${tally(failed)}` : "");
+  const notOk = [`${failed.length} of ${run.runs.length} not 2xx`, tally(failed)].filter(Boolean);
   const over = run.runs.filter((r) => r.result.ms > deadlineMs).length;
   const late = `max ${fmtMs(Math.max(...run.runs.map((r) => r.result.ms)))} ms; ${over} over`;
   const problems = answered.flatMap((r) => flagProblems(r.result.body, FAILING));
@@ -117,7 +110,7 @@ function chaosChecks(run: FlowRun, warm: Set<string>, deadlineMs: number): Check
   const [hot, cold] = [degraded(true), degraded(false)];
   // Each check: its name, how many answers break it (0: it holds), what was seen.
   const table: [string, number, string][] = [
-    ["every day.run answered 2xx", failed.length, notOk],
+    ["every day.run answered 2xx", failed.length, notOk.join(": ")],
     [`every day.run within the ${deadlineMs} ms deadline`, over, late],
     ["flags agree with signal_quality", problems.length, consistent],
     ["warm learners (everything cached) are never degraded", hot.n, hot.text],
@@ -128,12 +121,7 @@ function chaosChecks(run: FlowRun, warm: Set<string>, deadlineMs: number): Check
 }
 
 /** Phase 2: half the phase-1 learners again with force_refresh, half new, failing agents. */
-async function chaosPhase(
-  served: ServedStack,
-  phase1: FlowRun,
-  options: LoadOptions & { hangMs: number },
-  print: (line: string) => void,
-) {
+async function chaosPhase(served: ServedStack, phase1: FlowRun, options: ChaosOptions) {
   const { deadlineMs } = await served.cluster.admin.begin(loadSettings);
   const half = Math.floor(options.users / 2);
   const again = phase1.users.slice(0, options.users - half);
@@ -148,13 +136,13 @@ async function chaosPhase(
   });
   running = false;
   const who = learnersText({ ...options, users: learners.length }, "failing agents");
-  print(`\n## Phase 2: ${who} (${run.seconds.toFixed(1)} s)\n`);
-  print(
+  console.log(`\n## Phase 2: ${who} (${run.seconds.toFixed(1)} s)\n`);
+  console.log(
     `alex 500 always, ta 503/200 alternating (${await taCalls} calls), socratic 429 ` +
       `Retry-After 1, clo hangs ${options.hangMs} ms; ${warm.size} warm learners re-run ` +
       `with force_refresh, ${half} cold; run deadline ${deadlineMs} ms\n`,
   );
-  print(routeTable(run));
+  console.log(routeTable(run));
   await clearFaults(served.faults);
   return await phaseChecks(served, "phase 2", run, chaosChecks(run, warm, deadlineMs));
 }
@@ -174,36 +162,31 @@ const FLAGS = {
 async function main() {
   const flags = parseFlags("deno task load [flags]", FLAGS);
   const log = (line: string) => console.error(`[load] ${line}`);
-  const print = (line: string) => console.log(line);
+  const [poolMax, logFile] = [flags.optionalNum("pool"), flags.str("log-file") || undefined];
   // The seeded rate limits stay: 1000 learners at a person's pace never meet them.
-  const served = await startServedStack({
-    log,
-    agentsProcess: true,
-    poolMax: flags.optionalNum("pool"),
-    logFile: flags.str("log-file") || undefined,
-    relaxRateLimits: false,
-  });
+  const stack = { log, agentsProcess: true, poolMax, logFile, relaxRateLimits: false };
+  const served = await startServedStack(stack);
   try {
-    print(`# Load test\n\n\`deno task load ${Deno.args.join(" ")}\`\n`);
-    for (const line of await machineLines(served.cluster.admin)) print(line);
+    console.log(`# Load test\n\n\`deno task load ${Deno.args.join(" ")}\`\n`);
+    console.log((await machineLines(served.cluster.admin)).join("\n"));
     const [users, days] = [flags.num("users"), learningDays(flags.num("days"))];
     const [timeoutMs, thinkMs] = [flags.num("timeout-ms"), flags.num("think-ms")];
     const options = { users, days, timeoutMs, thinkMs, log };
     const { run: phase1, goals } = await healthyPhase(served, options);
     const who = learnersText(options, "healthy agents");
-    print(`\n## Phase 1: ${who} (${phase1.seconds.toFixed(1)} s)\n`);
-    print(routeTable(phase1) + "\n");
-    const named = goals.map((goal) => ({
-      name: `${goal.measure}, goal ${goal.goal}`,
-      ok: goal.met,
-      detail: goal.value,
+    console.log(`\n## Phase 1: ${who} (${phase1.seconds.toFixed(1)} s)\n`);
+    console.log(routeTable(phase1) + "\n");
+    const named = goals.map((g) => ({
+      name: `${g.measure}, goal ${g.goal}`,
+      ok: g.met,
+      detail: g.value,
     }));
     const checks = await phaseChecks(served, "phase 1", phase1, named);
-    checks.forEach((c) => print(checkLine(c)));
+    checks.forEach((c) => console.log(checkLine(c)));
     const chaos = flags.bool("skip-chaos")
       ? []
-      : await chaosPhase(served, phase1, { ...options, hangMs: flags.num("hang-ms") }, print);
-    chaos.forEach((c) => print(checkLine(c)));
+      : await chaosPhase(served, phase1, { ...options, hangMs: flags.num("hang-ms") });
+    chaos.forEach((c) => console.log(checkLine(c)));
     if ([...checks, ...chaos].some((c) => !c.ok)) Deno.exitCode = 1;
   } finally {
     await served.stop();

@@ -13,6 +13,7 @@ import { type Stack, startStack } from "../dev/stack.ts";
 import {
   closeClient,
   frontendClient,
+  type ReceivedEvent,
   serverClient,
   subscribe,
 } from "../test/support/supabase_clients.ts";
@@ -29,8 +30,8 @@ const flags = parseFlags("deno task bench-local [flags]", {
   "no-write": [false, "print only"],
 });
 const WARMUP_EVENTS = 5;
-/** An event that has not reached every client by then counts as lost. */
-const ARRIVAL_TIMEOUT_MS = 5_000;
+/** An event that has not reached a client by then is lost for it. */
+const LOST_AFTER_MS = 5_000;
 
 /** `n` anonymous sign-ins, `concurrency` at a time, each through a new frontend client. */
 function signIns(stack: Stack, n: number, concurrency: number) {
@@ -54,12 +55,9 @@ async function eventLatency(stack: Stack, subscribers: number, events: number) {
         select realtime.send(jsonb_build_object('seq', ${seq}::int), 'bench', ${topic}, true)
       `;
       const committed = performance.timeOrigin + performance.now();
-      const arrivals = await Promise.all(
-        collectors.map((c) =>
-          c.waitFor((e) => e.payload.seq === seq, ARRIVAL_TIMEOUT_MS).catch(() => null)
-        ),
-      );
-      for (const arrival of arrivals) {
+      const arrived = (e: ReceivedEvent) => e.payload.seq === seq;
+      const arrivals = collectors.map((c) => c.waitFor(arrived, LOST_AFTER_MS).catch(() => null));
+      for (const arrival of await Promise.all(arrivals)) {
         if (arrival && seq >= WARMUP_EVENTS) recorder.samples.push(arrival.receivedAt - committed);
       }
     }
@@ -78,12 +76,11 @@ async function backendRow(backend: string, databaseUrl: string | null): Promise<
     // A few unmeasured sign-ins first, so connection set-up and JIT are not in the numbers.
     await signIns(stack, Math.min(50, n), c);
     const { recorder, elapsedMs } = await signIns(stack, n, c);
-    const [sum, seconds] = [recorder.summary(), elapsedMs / 1000];
+    const [s, seconds] = [recorder.summary(), elapsedMs / 1000];
     const ev = await eventLatency(stack, subscribers, events);
-    return [backend, `${n} × ${c}`, seconds.toFixed(1), fmtMs(sum.p50), fmtMs(sum.p95)].concat(
-      [(sum.n / seconds).toFixed(0), String(n - sum.n), fmtMs(ev.p50), fmtMs(ev.p95)],
-      [fmtMs(ev.max), `${ev.n} / ${subscribers * events}`],
-    );
+    const signIn = [seconds.toFixed(1), ...[s.p50, s.p95].map(fmtMs), (s.n / seconds).toFixed(0)];
+    const event = [...[ev.p50, ev.p95, ev.max].map(fmtMs), `${ev.n} / ${subscribers * events}`];
+    return [backend, `${n} × ${c}`, ...signIn, String(n - s.n), ...event];
   } finally {
     await stack.stop();
   }
@@ -111,8 +108,7 @@ ${table}
 ${machine.join("\n")}
 `;
 console.log(text);
-if (!flags.bool("no-write")) {
-  await Deno.writeTextFile(new URL("./LOCAL_STACK.md", import.meta.url), text);
-}
+const out = new URL("./LOCAL_STACK.md", import.meta.url);
+if (!flags.bool("no-write")) await Deno.writeTextFile(out, text);
 // realtime-js leaves a timer behind each disconnect; nothing else is pending.
 Deno.exit(0);

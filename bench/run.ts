@@ -12,19 +12,18 @@ import { createPool } from "../supabase/functions/_shared/pool.ts";
 import { SAMPLE_AGENT_REQUEST } from "../test/support/agent_fetch.ts";
 import { clearFaults, setAllFaults } from "../test/support/faults.ts";
 import { DayRunAnswer, NETWORK_SOURCES } from "../test/support/integrity.ts";
-import { INTENT_BODY } from "../test/support/orchestrator_client.ts";
+import { weekDay } from "../test/support/orchestrator_client.ts";
 import { type ServedStack, startServedStack } from "../test/support/served_stack.ts";
 import type { TestUser } from "../test/support/users.ts";
 import { healthyPhase } from "./load.ts";
 import { parseFlags } from "./lib/cli.ts";
-import { learningDays } from "./lib/flow.ts";
+import { learningDays, runFlow } from "./lib/flow.ts";
 import { machineLines } from "./lib/machine.ts";
 import { runPgbench } from "./lib/pgbench.ts";
 import { startProfiler } from "./lib/profile.ts";
 import { agentLines, runReplay } from "./lib/replay.ts";
-import { dayRun, type RouteCase, routeCases, setUpLearners } from "./lib/routes.ts";
-import { mapConcurrent, measure, timed } from "./lib/runner.ts";
-import { measureStatements } from "./lib/statements.ts";
+import { request, type RouteCase, routeCases, setUpLearners, transaction } from "./lib/routes.ts";
+import { measure, measureStatements, timed } from "./lib/runner.ts";
 import { fmtMs, fmtP50P95, fmtPct, fmtRatio, markdownTable } from "./lib/stats.ts";
 
 const PHASES = ["routes", "saturation", "dayrun", "replay", "load", "profile"];
@@ -63,21 +62,18 @@ const log = (line: string) => console.error(`[bench] ${line}`);
 /** A line of the table: what was measured against the limit measured in the same run. */
 interface Row {
   measure: string;
-  /** Concurrency. @default "1" */
+  /** Concurrency, the limit and the ratio to it. @default "1", "—", "—" */
   c?: string;
+  limit?: string;
+  ratio?: string;
   n: string;
   /** Medians and percentiles, never a verdict by itself. */
   value: string;
-  /** @default "—" */
-  limit?: string;
-  /** @default "—" */
-  ratio?: string;
   goal: string;
   /** null: only reported. */
   met: boolean | null;
 }
 
-/** Everything the phases share. */
 interface Bench {
   served: ServedStack;
   users: TestUser[];
@@ -92,16 +88,14 @@ interface Bench {
 /** The i-th call's learner: the route phases cycle through `--users`. */
 const userAt = (bench: Bench, i: number) => bench.users[i % bench.users.length];
 const httpCall = (bench: Bench, route: RouteCase) => (i: number) =>
-  route.http(bench.served.api, userAt(bench, i));
+  request(bench.served.api, route, userAt(bench, i));
 
 /** pgbench at `clients`, each client running the route's transaction of its own user. */
 function pgbenchLimit(bench: Bench, route: RouteCase, clients: number) {
-  const steps = bench.users.slice(0, clients).map((user) => (sql: Sql) => route.sql(sql, user));
-  const seconds = flags.num("pgbench-seconds");
-  return runPgbench(bench.served.cluster.url, steps, { clients, seconds });
+  const steps = bench.users.slice(0, clients).map((u) => (sql: Sql) => transaction(sql, route, u));
+  return runPgbench(bench.served.cluster.url, steps, clients, flags.num("pgbench-seconds"));
 }
 
-/** `p50/p95` (ms) */
 const slash = (s: { p50: number; p95: number }) => `${fmtMs(s.p50)}/${fmtMs(s.p95)}`;
 
 /** c=1 over HTTP (statements and stack CPU per request), via postgres.js and via pgbench. */
@@ -110,7 +104,7 @@ async function routesPhase(bench: Bench, route: RouteCase) {
   await measure({ concurrency: 1, total: flags.num("warmup") }, httpCall(bench, route));
   const cost = await measureStatements(bench.served, requests, httpCall(bench, route));
   const pg = await pgbenchLimit(bench, route, 1);
-  const sql = (i: number) => timed(() => route.sql(bench.pool, userAt(bench, i)));
+  const sql = (i: number) => timed(() => transaction(bench.pool, route, userAt(bench, i)));
   const driver = await measure({ concurrency: 1, total: requests }, sql);
   const [http, h, d] = [cost.recorder, cost.recorder.summary(), driver.recorder.summary()];
   const errors = http.errors() ? ` +${http.errors()} errors (${http.outcomeText()})` : "";
@@ -160,11 +154,10 @@ async function saturationPhase(bench: Bench, route: RouteCase) {
 async function agentFloor(served: ServedStack): Promise<number> {
   const token = await served.faults.serviceToken();
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const body = JSON.stringify(SAMPLE_AGENT_REQUEST);
+  const init = { method: "POST", headers, body: JSON.stringify(SAMPLE_AGENT_REQUEST) };
   const { recorder } = await measure({ concurrency: 1, total: 20 }, () =>
     timed(async () => {
-      const url = `${served.agents.functionsUrl}/agent-ta`;
-      const response = await fetch(url, { method: "POST", headers, body });
+      const response = await fetch(`${served.agents.functionsUrl}/agent-ta`, init);
       await response.arrayBuffer();
       if (!response.ok) throw new Error(`agent-ta answered ${response.status}`);
     }));
@@ -177,14 +170,13 @@ async function dayRunPhase(bench: Bench) {
   const total = flags.num("dayrun-requests");
   // New learners with an intent: their day 1 has nothing cached, so every run fans out.
   const users = await served.users(total);
-  const sync = (u: TestUser) => served.api.call(u.token, "POST", "intent.sync", INTENT_BODY);
-  await mapConcurrent(users, 8, sync);
+  await runFlow(served.api, users, { days: [], concurrency: 8 });
   const latency = flags.num("agent-latency");
   await setAllFaults(served.faults, [{ fault: { latency_ms: latency }, count: "always" }]);
   const floor = await agentFloor(served);
   let fannedOut = 0;
   const cost = await measureStatements(served, total, async (i) => {
-    const result = await dayRun(served.api, users[i], 1);
+    const result = await served.api.call(users[i].token, "POST", "day.run", weekDay(1));
     const signals = Object.values(DayRunAnswer.safeParse(result.body).data?.signal_quality ?? {});
     if (signals.length && signals.every((q) => NETWORK_SOURCES.has(q?.source ?? ""))) fannedOut++;
     return result;
@@ -215,10 +207,9 @@ async function dayRunPhase(bench: Bench) {
 
 /** `--replay-users` × `--replay-days` learning days, the cache aged 24 h a day: the hit rate. */
 async function replayPhase(bench: Bench) {
-  const { served } = bench;
   const [days, concurrency] = [flags.num("replay-days"), flags.num("replay-concurrency")];
-  const users = await served.users(flags.num("replay-users"));
-  const result = await runReplay(served, users, { days, concurrency, log });
+  const users = await bench.served.users(flags.num("replay-users"));
+  const result = await runReplay(bench.served, users, { days, concurrency, log });
   const errors = result.errors ? `, ${result.errors} errors` : "";
   bench.rows.push({
     measure: `replay: ${users.length} users × ${days} days, cache aged 24 h a day`,
@@ -243,13 +234,12 @@ async function loadPhase(bench: Bench) {
 
 /** A CPU profile of the stack per route at the highest saturation level. */
 async function profilePhase(bench: Bench, inspectPort: number) {
-  const c = Math.max(...SAT_LEVELS);
-  const durationMs = flags.num("profile-seconds") * 1000;
+  const [c, durationMs] = [Math.max(...SAT_LEVELS), flags.num("profile-seconds") * 1000];
   for (const route of bench.routes) {
-    const profiler = await startProfiler(inspectPort);
+    const stopProfiler = await startProfiler(inspectPort);
     const { perSecond } = await measure({ concurrency: c, durationMs }, httpCall(bench, route));
     const where = `${route.name} at c=${c} (${perSecond.toFixed(0)} req/s)`;
-    bench.notes.push(`CPU profile of the stack, ${where}: ${(await profiler.stop()).join("; ")}`);
+    bench.notes.push(`CPU profile of the stack, ${where}: ${(await stopProfiler()).join("; ")}`);
   }
 }
 
@@ -313,14 +303,9 @@ ${notes.map((n) => `- ${n}`).join("\n")}
 async function main() {
   const t0 = performance.now();
   const inspectPort = ONLY.has("profile") ? freePort() : undefined;
-  const served = await startServedStack({
-    log,
-    agentsProcess: true,
-    poolMax: flags.optionalNum("pool"),
-    logFile: flags.str("log-file") || undefined,
-    inspectPort,
-    statStatements: true,
-  });
+  const [poolMax, logFile] = [flags.optionalNum("pool"), flags.str("log-file") || undefined];
+  const options = { log, agentsProcess: true, poolMax, logFile, inspectPort, statStatements: true };
+  const served = await startServedStack(options);
   try {
     const machine = await machineLines(served.cluster.admin);
     const users = await served.users(flags.num("users"));

@@ -8,8 +8,10 @@
  * rating, three days away after day 9.
  */
 import { type Completion, type DayLog, runLearner } from "../test/support/learning_days.ts";
+import { INTENT_BODY } from "../test/support/orchestrator_client.ts";
 import { startTestStack } from "../test/support/stack.ts";
 import { parseFlags } from "./lib/cli.ts";
+import { markdownTable } from "./lib/stats.ts";
 
 const DAYS = 14;
 const AWAY_AFTER_DAY = 9;
@@ -24,6 +26,7 @@ const SCRIPT: Record<number, [number, number]> = {
 };
 /** The day the learner rates the plan's first objective Again (it went badly). */
 const RATED_DAY = 11;
+const HEADER = ["n", "day", "today", "review items", "steps", "completion given"];
 
 /** The learner's day n: what they report after doing (or not quite doing) the plan. */
 function completionFor(n: number, minutes: number, planMd: string): Completion {
@@ -42,13 +45,13 @@ function describe(c: Completion, minutes: number): string {
 }
 
 /** The table row of a day: what kind of day the plan says it is, its reviews and steps. */
-function tableRow(d: DayLog, minutes: number): string {
+function tableRow(d: DayLog, minutes: number): string[] {
   const today = /^> \*\*Today: ([^.]+)\.\*\*/m.exec(d.plan.plan_md)?.[1] ?? "?";
   const away = d.away_before > 0 ? `${d.away_before} days away, then ` : "";
   const reviews = (d.plan.plan_md.match(/^- Review: /gm) ?? []).length;
   const steps = (d.plan.plan_json_summary.steps as string[]).length;
-  const cells = [d.n, `Week ${d.week}, Day ${d.day}`, away + today, reviews, steps];
-  return `| ${[...cells, describe(d.completion, minutes)].join(" | ")} |`;
+  const cells = [d.n, `Week ${d.week}, Day ${d.day}`, away + today, reviews, steps].map(String);
+  return [...cells, describe(d.completion, minutes)];
 }
 
 function render(minutes: number, log: DayLog[]): string {
@@ -69,11 +72,7 @@ function render(minutes: number, log: DayLog[]): string {
     `models”, ${minutes} min a day, UTC. Script: steady days (7/10, full time), day 3 short ` +
     "and shaky, day 4 shaky, days 6–8 strong (9/10), day 11 rates one objective Again, three " +
     `days away after day ${AWAY_AFTER_DAY}.`,
-    [
-      "| n | day | today | review items | steps | completion given |",
-      "| --- | --- | --- | --- | --- | --- |",
-      ...log.map((d) => tableRow(d, minutes)),
-    ].join("\n"),
+    markdownTable(HEADER, log.map((d) => tableRow(d, minutes)), "rllrrl"),
     ...days,
   ].join("\n\n") + "\n";
 }
@@ -85,15 +84,11 @@ async function main() {
   const outDir = flags.str("out");
   await Deno.mkdir(outDir, { recursive: true });
   const stack = await startTestStack("pglite");
+  const { topic, depth, end_goal } = INTENT_BODY;
   try {
     for (const minutes of [60, 15]) {
       const { log } = await runLearner(stack, {
-        intent: {
-          topic: "Machine Learning",
-          depth: "informed",
-          end_goal: "Build production ML models",
-          time_per_day_min: minutes,
-        },
+        intent: { topic, depth, end_goal, time_per_day_min: minutes },
         days: DAYS,
         complete: (n, plan) => completionFor(n, minutes, plan.plan_md),
         awayAfter: (n) => (n === AWAY_AFTER_DAY ? AWAY_DAYS : 0),

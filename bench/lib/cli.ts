@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 
 /** Flag name → [default, meaning]; a default of `false` makes a boolean flag. */
-export type FlagSpec = Record<string, readonly [string | false, string]>;
+type FlagSpec = Record<string, readonly [string | false, string]>;
 
 /** Parses `Deno.args`; `--help` prints `usage` and the flags, then exits. */
 export function parseFlags<S extends FlagSpec>(usage: string, spec: S) {
@@ -12,8 +12,8 @@ export function parseFlags<S extends FlagSpec>(usage: string, spec: S) {
     type: fallback === false ? "boolean" as const : "string" as const,
     default: fallback === false ? undefined : fallback,
   }]));
-  options.help = { type: "boolean", default: undefined };
-  const values: Record<string, unknown> = parseArgs({ args: Deno.args, options }).values;
+  const args = parseArgs({ args: Deno.args, options: { ...options, help: { type: "boolean" } } });
+  const values: Record<string, unknown> = args.values;
   if (values.help) {
     const line = ([name, [fallback, meaning]]: (typeof entries)[number]) =>
       `  --${name.padEnd(20)} ${meaning}${fallback ? ` (${fallback})` : ""}`;
@@ -21,17 +21,12 @@ export function parseFlags<S extends FlagSpec>(usage: string, spec: S) {
     Deno.exit(0);
   }
   const str = (name: Name) => String(values[name] ?? "");
-  /** A number ≥ 0, or an error naming the flag. */
+  /** A number ≥ 0, or an error naming the flag; `optionalNum`: undefined when it is empty. */
   const num = (name: Name) => {
     const n = str(name) === "" ? NaN : Number(str(name));
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number ≥ 0`);
     return n;
   };
-  return {
-    str,
-    num,
-    /** `num`, or undefined when the flag is empty. */
-    optionalNum: (name: Name) => (str(name) === "" ? undefined : num(name)),
-    bool: (name: Name) => values[name] === true,
-  };
+  const optionalNum = (name: Name) => (str(name) === "" ? undefined : num(name));
+  return { str, num, optionalNum, bool: (name: Name) => values[name] === true };
 }

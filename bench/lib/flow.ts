@@ -4,7 +4,8 @@
  * loop (the next request leaves when the previous one is answered), or with `thinkMs` pauses
  * between requests, as a person reading the plan takes.
  */
-import { type Acknowledged, emptyAcknowledged } from "../../test/support/integrity.ts";
+import { bulkhead } from "cockatiel";
+import { emptyAcknowledged } from "../../test/support/integrity.ts";
 import {
   type CallResult,
   dayDoneBody,
@@ -14,11 +15,9 @@ import {
   weekDay,
 } from "../../test/support/orchestrator_client.ts";
 import type { TestUser } from "../../test/support/users.ts";
-import { mapConcurrent } from "./runner.ts";
 import { LatencyRecorder } from "./stats.ts";
 
 export const ROUTES = ["intent.sync", "day.run", "day.done", "status"] as const;
-export type RouteName = (typeof ROUTES)[number];
 
 export interface FlowOptions {
   /** Learning days each learner runs (1-based; 8 = week 2, day 1). */
@@ -33,17 +32,6 @@ export interface FlowOptions {
   timeoutMs?: number;
   /** A learner's pause before each request, uniform in [0, thinkMs] (`pauses`). @default 0 */
   thinkMs?: number;
-}
-
-export interface FlowRun {
-  users: readonly TestUser[];
-  recorders: Map<RouteName, LatencyRecorder>;
-  ack: Acknowledged;
-  /** Every day.run answer with its learner. */
-  runs: { user: TestUser; result: CallResult }[];
-  /** Non-2xx answers (timeouts included) on any route. */
-  errors: number;
-  seconds: number;
 }
 
 /**
@@ -62,21 +50,24 @@ function pauses(thinkMs: number, index: number): () => Promise<void> {
   };
 }
 
-/** Learning days 1..n. */
 export const learningDays = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
-/** Every user through the flow, `concurrency` at a time. */
+/**
+ * Every user through the flow, `concurrency` at a time: the users, a recorder per route, the
+ * acknowledged writes, every day.run answer with its learner, the non-2xx answers (timeouts
+ * included) on any route, and the seconds it took.
+ */
 export async function runFlow(
   api: OrchestratorClient,
   users: readonly TestUser[],
   options: FlowOptions,
-): Promise<FlowRun> {
+) {
   const recorders = new Map(ROUTES.map((route) => [route, new LatencyRecorder()]));
-  const [ack, runs]: [Acknowledged, FlowRun["runs"]] = [emptyAcknowledged(), []];
+  const [ack, runs] = [emptyAcknowledged(), [] as { user: TestUser; result: CallResult }[]];
   const timeoutMs = options.timeoutMs ?? 60_000;
   const learner = async (user: TestUser, index: number) => {
     const pause = pauses(options.thinkMs ?? 0, index);
-    const call = async (route: RouteName, method: "GET" | "POST", body?: unknown) => {
+    const call = async (route: (typeof ROUTES)[number], method: "GET" | "POST", body?: unknown) => {
       await pause();
       const result = await api.call(user.token, method, route, body, { timeoutMs });
       recorders.get(route)!.record(result);
@@ -101,8 +92,12 @@ export async function runFlow(
     }
   };
   const started = performance.now();
-  await mapConcurrent(users, options.concurrency ?? users.length, learner);
+  // The agent client's bulkhead (cockatiel): `concurrency` learners run, the rest wait in line.
+  const slots = bulkhead(Math.max(1, options.concurrency ?? users.length), Infinity);
+  await Promise.all(users.map((user, i) => slots.execute(() => learner(user, i))));
   const seconds = (performance.now() - started) / 1000;
   const errors = [...recorders.values()].reduce((n, r) => n + r.errors(), 0);
   return { users, recorders, ack, runs, errors, seconds };
 }
+
+export type FlowRun = Awaited<ReturnType<typeof runFlow>>;

@@ -87,25 +87,20 @@ function pgbenchCommand(): string {
 }
 
 /**
- * Records `steps` and runs them with pgbench (`-n -M simple -j min(clients, 2) --log`) for
- * `seconds`: the transactions it ran, tps, p50/p95 of their latency (from the --log files, ms),
+ * Records `steps` and runs them with pgbench (`-n -M simple -c clients -j min(clients, 2) --log`)
+ * for `seconds`: the transactions it ran, tps, p50/p95 of their latency (from the --log files, ms),
  * the failed or aborted transactions it reported, and the statements in a transaction.
  */
-export async function runPgbench(
-  url: string,
-  steps: Step[],
-  run: { clients: number; seconds: number },
-) {
+export async function runPgbench(url: string, steps: Step[], clients: number, seconds: number) {
   const transactions = await recordTransactions(url, steps);
   const script = pgbenchScript(transactions);
   const dir = await Deno.makeTempDir({ prefix: "wisely-pgbench-" });
   try {
     await Deno.writeTextFile(`${dir}/tx.sql`, script);
-    const [c, j, t] = [run.clients, Math.min(run.clients, 2), run.seconds].map(String);
+    const [c, j, t] = [clients, Math.min(clients, 2), seconds].map(String);
     const args = ["-n", "-M", "simple", "-f", `${dir}/tx.sql`, "-c", c, "-j", j, "-T", t, "--log"];
     args.push(`--log-prefix=${dir}/log`, url);
-    const command = new Deno.Command(pgbenchCommand(), { args, stdout: "piped", stderr: "piped" });
-    const out = await command.output();
+    const out = await new Deno.Command(pgbenchCommand(), { args }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     const latencies = await loggedLatencies(dir);
     if (!out.success && latencies.length === 0) {

@@ -7,20 +7,16 @@ import { z } from "zod";
 import { fmtPct } from "./stats.ts";
 
 const CallFrame = z.object({ functionName: z.string(), url: z.string(), lineNumber: z.number() });
-const CpuProfile = z.object({
-  nodes: z.array(
-    z.object({ id: z.number(), callFrame: CallFrame, children: z.array(z.number()).optional() }),
-  ),
-  samples: z.array(z.number()),
-  timeDeltas: z.array(z.number()),
-});
+const numbers = z.array(z.number());
+const Node = z.object({ id: z.number(), callFrame: CallFrame, children: numbers.optional() });
+const CpuProfile = z.object({ nodes: z.array(Node), samples: numbers, timeDeltas: numbers });
 type CallFrame = z.infer<typeof CallFrame>;
 type CpuProfile = z.infer<typeof CpuProfile>;
 const Targets = z.array(z.object({ webSocketDebuggerUrl: z.string() }));
 const Message = z.object({ id: z.number().optional(), result: z.unknown() });
 
-/** Connects to the inspector on 127.0.0.1:`port` and starts sampling; `stop` summarises. */
-export async function startProfiler(port: number): Promise<{ stop(): Promise<string[]> }> {
+/** Connects to the inspector on 127.0.0.1:`port`, starts sampling; returns the stop (a summary). */
+export async function startProfiler(port: number): Promise<() => Promise<string[]>> {
   const targets = Targets.parse(await (await fetch(`http://127.0.0.1:${port}/json/list`)).json());
   const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {
@@ -43,16 +39,13 @@ export async function startProfiler(port: number): Promise<{ stop(): Promise<str
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 200 });
   await send("Profiler.start");
-  return {
-    async stop() {
-      const { profile } = z.object({ profile: CpuProfile }).parse(await send("Profiler.stop"));
-      ws.close();
-      return summaryLines(profile);
-    },
+  return async () => {
+    const { profile } = z.object({ profile: CpuProfile }).parse(await send("Profiler.stop"));
+    ws.close();
+    return summaryLines(profile);
   };
 }
 
-/** Which package a frame belongs to. */
 function packageOf({ url, functionName }: CallFrame): string {
   if (!url) return functionName ? `(native) ${functionName}` : "(program/idle/gc)";
   const npm = /registry\.npmjs\.org\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
@@ -65,7 +58,6 @@ function packageOf({ url, functionName }: CallFrame): string {
   return url.replace(/^file:\/\//, "");
 }
 
-/** Adds `ms` to `key`'s sum. */
 const add = <K>(m: Map<K, number>, key: K, ms: number) => m.set(key, (m.get(key) ?? 0) + ms);
 
 /** `items`' ms summed by `key`, largest first, each with its share of all of them. */

@@ -25,10 +25,8 @@ export async function runReplay(
   for (let n = 1; n <= options.days; n++) {
     if (n > 1) {
       await served.cluster.admin`
-        update wisely.agent_cache
-        set fetched_at = fetched_at - interval '24 hours',
-            validated_at = validated_at - interval '24 hours'
-        where user_id = any(${ids}::uuid[])
+        update wisely.agent_cache set fetched_at = fetched_at - interval '24 hours',
+          validated_at = validated_at - interval '24 hours' where user_id = any(${ids}::uuid[])
       `;
     }
     // Day 1 is each learner's first: only then is the intent synced.

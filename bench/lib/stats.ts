@@ -5,10 +5,8 @@
 import { type CallResult, isOk, outcomeOf } from "../../test/support/orchestrator_client.ts";
 
 /** Nearest-rank percentile of an ascending array (p in 0..100); NaN when empty. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
-}
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] ?? NaN;
 
 /** Latency samples in milliseconds (2xx answers) and every answer's outcome, counted. */
 export class LatencyRecorder {
@@ -29,7 +27,6 @@ export class LatencyRecorder {
     return { n: sorted.length, p50, p95, p99, max };
   }
 
-  /** Outcomes that are not 2xx. */
   errors(): number {
     return [...this.outcomes].reduce((n, [k, v]) => /^2\d\d$/.test(k) ? n : n + v, 0);
   }
@@ -49,8 +46,7 @@ export function countBy(items: Iterable<string>): Map<string, number> {
 }
 
 /** Milliseconds with one decimal below 100, whole above; `—` for NaN. */
-export const fmtMs = (ms: number) =>
-  !Number.isFinite(ms) ? "—" : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
+export const fmtMs = (ms: number) => Number.isFinite(ms) ? ms.toFixed(ms < 100 ? 1 : 0) : "—";
 
 /** `p50 6.1 / p95 7.6 ms` */
 export const fmtP50P95 = (s: { p50: number; p95: number }) =>
