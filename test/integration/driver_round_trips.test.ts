@@ -6,6 +6,8 @@
  *   later runs send one unnamed Parse/Bind/Execute/Sync with the described types, so they also
  *   pipeline. Checked for results, typed parameters, errors and a schema change.
  * - the pipelined BEGIN: a transaction's first statement is sent before BEGIN's answer.
+ * - the pipelined COMMIT: `tx.commit()` sends COMMIT behind the last statements, before their
+ *   answers; an error before it still rolls everything back.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -97,6 +99,54 @@ Deno.test("driver round trips: describe cache and pipelined BEGIN", async (t) =>
             await tx`select 1 / ${0}::int`;
           }), postgres.PostgresError);
         assert.equal((await sql`select count(*)::int as n from wisely_rt`)[0].n, 0);
+        await sql`drop table wisely_rt`;
+      });
+
+      await t.step("commit() is sent with the last statements, before their answers", async () => {
+        await sql`create table wisely_rt (x int)`;
+        const run = (x: number) =>
+          sql.begin(async (tx) => {
+            const inserted = tx`insert into wisely_rt values (${x}) returning x`.execute();
+            const counted = tx`select count(*)::int as n from wisely_rt`.execute();
+            await tx.commit();
+            return [(await inserted)[0].x, (await counted)[0].n];
+          });
+        assert.deepEqual(await run(1), [1, 1]);
+        tally.reset();
+        // BEGIN, the insert, the count and COMMIT, all before any answer.
+        const held = proxy.holdReplies(4, 5_000);
+        assert.deepEqual(await run(2), [2, 2]);
+        assert.equal(await held, "sent");
+        assert.equal(tally.count("Q") + tally.count("S"), 4, "four batches, nothing after COMMIT");
+        assert.equal((await sql`select count(*)::int as n from wisely_rt`)[0].n, 2, "committed");
+      });
+
+      await t.step("an error before commit() rolls everything back", async () => {
+        await assert.rejects(
+          () =>
+            sql.begin(async (tx) => {
+              const inserted = tx`insert into wisely_rt values (${3})`.execute();
+              const failed = tx`select 1 / ${0}::int`.execute();
+              await tx.commit();
+              await Promise.all([inserted, failed]);
+            }),
+          (error: unknown) => error instanceof postgres.PostgresError && error.code === "22012",
+        );
+        assert.equal((await sql`select count(*)::int as n from wisely_rt`)[0].n, 2);
+      });
+
+      await t.step("a statement after commit() is refused", async () => {
+        await assert.rejects(
+          () =>
+            sql.begin(async (tx) => {
+              await tx`insert into wisely_rt values (${4})`;
+              await tx.commit();
+              await tx`insert into wisely_rt values (${5})`;
+            }),
+          (error: unknown) => (error as { code?: unknown }).code === "UNSAFE_TRANSACTION",
+        );
+        const rows = await sql`select x from wisely_rt order by x`;
+        assert.deepEqual(rows.map((r) => r.x), [1, 2, 4], "4 committed, 5 never sent");
         await sql`drop table wisely_rt`;
       });
 

@@ -63,6 +63,20 @@ export async function beginAsUser<T>(
   return result as T;
 }
 
+/**
+ * The transaction's last step: COMMIT goes out right behind the statements already sent (the
+ * vendored postgres.js `tx.commit()`, VENDORED.md), so they and COMMIT share one round trip;
+ * resolves to `sent`'s value. Send them with `.execute()`: a query only awaited (or passed to
+ * `Promise.all`) is handed to the connection a microtask later, behind COMMIT, and is refused
+ * (`UNSAFE_TRANSACTION`), as is anything sent on `tx` after this. A statement that fails
+ * aborts the transaction, and COMMIT then rolls it back. Call it where the transaction ends:
+ * nothing after it can roll back.
+ */
+export async function commitBehind<T>(tx: Tx, sent: Promise<T>): Promise<T> {
+  const [value] = await Promise.all([sent, tx.commit()]);
+  return value;
+}
+
 /** Runs `fn` in one transaction with the pool's own role (service work: ticks, metrics). */
 export async function asService<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const result = await sql.begin(async (tx) => {

@@ -16,7 +16,12 @@ import { runInBackground } from "../_shared/background.ts";
 import { noActiveIntent } from "../_shared/errors.ts";
 import { composeProvisional, type ProvisionalRun } from "./provisional.ts";
 import { type SessionView, sessionView } from "./sessions.ts";
-import { type ClaimedRun, load, releaseAfterFailure, waitForClaimedRun } from "./run_day/claim.ts";
+import {
+  type ClaimedRun,
+  loadDay,
+  releaseAfterFailure,
+  waitForClaimedRun,
+} from "./run_day/claim.ts";
 import { waitEndsAt } from "./run_day/deadline.ts";
 import { fanOutAndCompose, type FanOutDay, type FanOutDeps } from "./run_day/fan_out.ts";
 import { storeRun } from "./run_day/store.ts";
@@ -58,9 +63,7 @@ export async function runDay(
   const receivedAt = input.receivedAt ?? performance.now();
   for (let round = 1;; round++) {
     const loadStarted = performance.now();
-    const loaded = await input.db.transaction(
-      (tx) => load(tx, input.userId, input.body, deps.config.edgeBaseUrl, input.opens !== false),
-    );
+    const loaded = await loadDay(input, deps.config.edgeBaseUrl, input.opens !== false);
     switch (loaded.kind) {
       case "no_intent":
         throw noActiveIntent();

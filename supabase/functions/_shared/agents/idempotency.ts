@@ -7,10 +7,10 @@ import { sha256Hex } from "../hex.ts";
 import type { AgentName, AgentRequest } from "./protocol.ts";
 
 /** 64 hex digits: SHA-256 of the agent, its cache scope key and the canonical request body. */
-export async function agentIdempotencyKey(
+export function agentIdempotencyKey(
   agent: AgentName,
   scopeKey: string,
   request: AgentRequest,
-): Promise<string> {
-  return await sha256Hex(canonicalJson({ v: 1, agent, scope_key: scopeKey, request }));
+): string {
+  return sha256Hex(canonicalJson({ v: 1, agent, scope_key: scopeKey, request }));
 }

@@ -113,9 +113,22 @@ export interface AgentDataMap {
   socratic: SocraticData;
 }
 
+const replySchemaOf = <T extends z.ZodType>(data: T) => z.object({ ok: z.literal(true), data });
+
+/**
+ * Each agent's successful reply body `{ok: true, data}`, built once: a zod object schema
+ * compiles its parser on first use, so one made per call costs that every time.
+ */
+const AGENT_REPLY_SCHEMAS = {
+  clo: replySchemaOf(AGENT_DATA_SCHEMAS.clo),
+  alex: replySchemaOf(AGENT_DATA_SCHEMAS.alex),
+  ta: replySchemaOf(AGENT_DATA_SCHEMAS.ta),
+  socratic: replySchemaOf(AGENT_DATA_SCHEMAS.socratic),
+} as const;
+
 /** A successful agent reply body: `{ok: true, data}`. */
-export function agentReplySchema<N extends AgentName>(name: N) {
-  return z.object({ ok: z.literal(true), data: AGENT_DATA_SCHEMAS[name] });
+export function agentReplySchema<N extends AgentName>(name: N): (typeof AGENT_REPLY_SCHEMAS)[N] {
+  return AGENT_REPLY_SCHEMAS[name];
 }
 
 /** Whether `request` says it accepts a week pack. */
@@ -149,7 +162,17 @@ export const AGENT_PACK_SCHEMAS = {
   socratic: packSchemaOf(SocraticDataSchema.extend(packDay)),
 } as const;
 
+/** Each agent's week-pack reply body, built once (as AGENT_REPLY_SCHEMAS). */
+const AGENT_PACK_REPLY_SCHEMAS = {
+  clo: replySchemaOf(AGENT_PACK_SCHEMAS.clo),
+  alex: replySchemaOf(AGENT_PACK_SCHEMAS.alex),
+  ta: replySchemaOf(AGENT_PACK_SCHEMAS.ta),
+  socratic: replySchemaOf(AGENT_PACK_SCHEMAS.socratic),
+} as const;
+
 /** A week-pack reply body: `{ok: true, data: {days: [...]}}`. */
-export function agentPackReplySchema<N extends AgentName>(name: N) {
-  return z.object({ ok: z.literal(true), data: AGENT_PACK_SCHEMAS[name] });
+export function agentPackReplySchema<N extends AgentName>(
+  name: N,
+): (typeof AGENT_PACK_REPLY_SCHEMAS)[N] {
+  return AGENT_PACK_REPLY_SCHEMAS[name];
 }

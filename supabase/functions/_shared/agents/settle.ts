@@ -149,7 +149,7 @@ async function callWithPolicy<N extends AgentName>(
   attempts: { count: number },
 ): Promise<AttemptResult<Answer<N>>> {
   run.runSignal.throwIfAborted();
-  const attempt = await attemptFor(name, agent, run, cached);
+  const attempt = attemptFor(name, agent, run, cached);
   const policy = run.input.policyFor?.(agent, { deadlineAt: run.deadlineAt }) ?? singleAttempt;
   return await raceAbort(
     policy.execute(async (context) => {
@@ -164,18 +164,18 @@ async function callWithPolicy<N extends AgentName>(
  * One HTTP attempt of the call, under the policy's signal, with `If-None-Match` when the
  * cached entry has an ETag. The body and idempotency key are the same for every attempt.
  */
-async function attemptFor<N extends AgentName>(
+function attemptFor<N extends AgentName>(
   name: N,
   agent: AgentConfig,
   run: FanOutRun,
   cached: UsableEntry<N> | null,
-): Promise<(policySignal: AbortSignal) => Promise<AttemptResult<Answer<N>>>> {
+): (policySignal: AbortSignal) => Promise<AttemptResult<Answer<N>>> {
   const { input, now } = run;
   const request = agentRequestFor(agent, input.request);
   const body = JSON.stringify(request);
   const acceptsPack = asksForWeekPack(agent.scope);
   const scope = agentScopeKey(agent, input.request);
-  const idempotencyKey = await agentIdempotencyKey(name, scope, request);
+  const idempotencyKey = agentIdempotencyKey(name, scope, request);
   return async (policySignal) => {
     const { signal } = attemptSignal({
       attemptTimeoutMs: Math.min(run.attemptTimeoutMs, agent.timeoutMs),

@@ -2,8 +2,8 @@
 import { sha256Hex } from "../hex.ts";
 
 /** `"<first 32 hex digits of SHA-256 of text>"`: a quoted strong ETag. */
-export async function textEtag(text: string): Promise<string> {
-  return `"${(await sha256Hex(text)).slice(0, 32)}"`;
+export function textEtag(text: string): string {
+  return `"${sha256Hex(text).slice(0, 32)}"`;
 }
 
 /**

@@ -65,7 +65,7 @@ async function gateFor(
     };
   }
   const buffered = await bufferBody(req);
-  const hash = await requestHash(buffered.req.method, route.path, buffered.bytes);
+  const hash = requestHash(buffered.req.method, route.path, buffered.bytes);
   return {
     gate: new HttpRequestGate({
       bucket: bucket === false ? null : bucket,

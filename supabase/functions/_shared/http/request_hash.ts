@@ -25,15 +25,11 @@ function canonicalBody(bytes: Uint8Array): Uint8Array {
 }
 
 /** Lowercase hex SHA-256 of method, route and canonical body. */
-export async function requestHash(
-  method: string,
-  route: string,
-  bytes: Uint8Array,
-): Promise<string> {
+export function requestHash(method: string, route: string, bytes: Uint8Array): string {
   const head = new TextEncoder().encode(`${method.toUpperCase()}\n${route}\n`);
   const body = canonicalBody(bytes);
   const input = new Uint8Array(head.byteLength + body.byteLength);
   input.set(head);
   input.set(body, head.byteLength);
-  return await sha256Hex(input);
+  return sha256Hex(input);
 }

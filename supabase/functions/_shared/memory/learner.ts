@@ -1,12 +1,11 @@
 /**
- * The learner model of one day (spec 7), read from the database in one statement: the
+ * The learner model of one day (spec 7), read from the database in one call: the
  * completions before the day, the FSRS memory of the objectives met so far, mastery, and the
  * learner's calendar (`user_tz`). `loadLearner` is called by day.run (for the day it plans) and
  * by day.done (for the next day, to word the hint), so both see the same model.
  *
  * @module
  */
-import type postgres from "postgres";
 import { z } from "zod";
 import type { Tx } from "../db.ts";
 import { THRESHOLDS } from "../plan/adaptation.ts";
@@ -77,7 +76,11 @@ export interface LoadedLearner {
 
 /**
  * The learner model for (`week`, `day`) of `intentId`, as of the database's `now()` in the
- * intent's zone. Runs as the user (RLS): another user's intent reads as a new learner.
+ * intent's zone: one call of `wisely.learner_model` (migration 20260101001500, where the SQL
+ * lives: a PL/pgSQL function keeps its plan, a statement sent as text is planned on every call).
+ * Runs as the user (RLS): another user's intent reads as a new learner. The statement is handed
+ * to the connection when this is called (`execute`), so it is pipelined in call order, also
+ * ahead of a COMMIT sent right after (db.ts commitBehind).
  */
 export async function loadLearner(
   tx: Tx,
@@ -85,106 +88,12 @@ export async function loadLearner(
   week: number,
   day: number,
 ): Promise<LoadedLearner> {
-  // One statement, composed of two fragments: what it reads from, and the columns it returns.
-  const [row] = await tx`
-    ${learnerInputs(tx, intentId, week, day)}
-    ${learnerColumns(tx, week)}
-  `;
-  if (!row) return emptyLearner();
-  return fromLoaded(Loaded.parse(row));
-}
-
-/**
- * The statement's `with` clause: the intent (`i`), its completions (`done`, `before` the day,
- * the `prev`ious one), the day's learning-day count (`pos`), the sessions `skipped` before it,
- * and the objectives' memory as of the day (`mem`).
- */
-function learnerInputs(
-  tx: Tx,
-  intentId: string,
-  week: number,
-  day: number,
-): postgres.PendingQuery<postgres.Row[]> {
-  return tx`with i as (
-      select id, user_tz, (now() at time zone user_tz)::date as today
-      from wisely.intents where id = ${intentId}
-    ),
-    done as (
-      select s.id, s.week, s.day, s.total_minutes, c.confidence, c.completion_time_min,
-        (c.completed_at at time zone i.user_tz)::date as completed_on
-      from i
-      join wisely.sessions s on s.intent_id = i.id
-      join wisely.completions c on c.session_id = s.id
-    ),
-    before as (select * from done where (week, day) < (${week}::int, ${day}::int)),
-    prev as (select id from before order by week desc, day desc limit 1),
-    pos as (select (select count(*)::int from before) + 1 as learning_day),
-    -- Skipped (spec 12, migration 20260101001100): up to the day itself (a plan of it made
-    -- for an earlier day, about to be composed again), after every completion before it, and
-    -- its local day passed (the state as read, right even before a tick marked it).
-    skipped as (
-      select count(*)::int as n
-      from i
-      join wisely.sessions s on s.intent_id = i.id
-      where (s.week, s.day) <= (${week}::int, ${day}::int)
-        and not exists (select 1 from before b where (b.week, b.day) > (s.week, s.day))
-        and wisely.session_state(s.state, s.planned_on, i.today) = 'skipped'
-    ),
-    mem as (
-      select m.objective_key as key, m.objective, m.origin_week as week, m.origin_day as day,
-        m.stability, m.difficulty, m.state, m.reps, m.lapses, m.scheduled_days, m.last_rating,
-        m.last_learning_day, ((m.last_reviewed_at at time zone i.user_tz)::date)::text as last_on,
-        greatest(0, i.today - (m.last_reviewed_at at time zone i.user_tz)::date,
-          pos.learning_day - m.last_learning_day) as elapsed
-      from i, pos
-      join wisely.objective_memory m on true
-      where m.intent_id = i.id
-    )`;
-}
-
-/** The statement's `select`: one row of the columns `Loaded` validates. */
-function learnerColumns(tx: Tx, week: number): postgres.PendingQuery<postgres.Row[]> {
-  return tx`select
-      i.today::text as today,
-      pos.learning_day,
-      (select (i.today - max(completed_on))::int from done) as days_since,
-      (select n from skipped) as skipped,
-      (select avg(case when m.last_rating >= 3 then 1.0 else 0.0 end)::float8
-        from wisely.objective_memory m
-        where m.intent_id = i.id and m.last_learning_day < pos.learning_day
-          and m.last_learning_day >= pos.learning_day - ${THRESHOLDS.masteryWindowDays}
-      ) as mastery,
-      coalesce((
-        select jsonb_agg(r order by r.week desc, r.day desc) from (
-          select week, day, confidence, completion_time_min, total_minutes as planned_minutes,
-            completed_on::text as completed_on
-          from before order by week desc, day desc limit 7
-        ) r
-      ), '[]'::jsonb) as recent,
-      coalesce((
-        select jsonb_agg(to_jsonb(m) - 'elapsed' order by m.elapsed::float8 / m.stability desc,
-          m.key)
-        from (select * from mem order by elapsed::float8 / stability desc, key
-          limit ${MEMORY_ROWS}) m
-      ), '[]'::jsonb) as memory,
-      coalesce((
-        select jsonb_agg((to_jsonb(m) - 'elapsed') || jsonb_build_object('rating', r.rating)
-          order by r.rating, m.key)
-        from prev
-        -- Its objectives (its review block's items come back by FSRS alone).
-        join wisely.objective_reviews r on r.session_id = prev.id and not r.in_review
-        join mem m on m.key = r.objective_key
-      ), '[]'::jsonb) as previous,
-      coalesce((
-        select jsonb_agg(w order by w.week desc) from (
-          select r.week, count(*) filter (where r.rating >= 3)::int as secure,
-            count(*)::int as reviews
-          from wisely.objective_reviews r
-          where r.intent_id = i.id and r.week < ${week}
-          group by r.week order by r.week desc limit 52
-        ) w
-      ), '[]'::jsonb) as weeks
-    from i, pos`;
+  const [row] = await tx<{ model: unknown }[]>`
+    select wisely.learner_model(${intentId}, ${week}, ${day},
+      ${THRESHOLDS.masteryWindowDays}, ${MEMORY_ROWS}) as model
+  `.execute();
+  if (row?.model === null || row?.model === undefined) return emptyLearner();
+  return fromLoaded(Loaded.parse(row.model));
 }
 
 /** A learner with nothing recorded (no intent visible). */

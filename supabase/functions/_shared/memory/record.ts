@@ -53,6 +53,7 @@ const HistoryRow = z.object({
   day: z.int(),
   reviewed_at: z.date(),
 });
+const History = z.array(HistoryRow);
 
 /**
  * Replaces the session's reviews with `items` and brings the memory of every objective it
@@ -97,7 +98,7 @@ async function storeReplayed(
   input: RecordReviewsInput,
   keys: string[],
 ): Promise<Pick<RecordedReviews, "stored">> {
-  const history = z.array(HistoryRow).parse(
+  const history = History.parse(
     await tx`
       select r.objective_key as key, r.rating, r.learning_day, r.week, r.day, r.reviewed_at,
         ((r.reviewed_at at time zone i.user_tz)::date)::text as on
@@ -127,7 +128,7 @@ async function storeReplayed(
       delete from wisely.objective_memory
       where intent_id = ${input.intentId} and objective_key = any(${keys})
         and not (objective_key = any(${kept}))
-    `,
+    `.execute(),
     tx`
       insert into wisely.objective_memory as m (intent_id, objective_key, user_id, objective,
         origin_week, origin_day, stability, difficulty, state, reps, lapses, scheduled_days,
@@ -145,7 +146,7 @@ async function storeReplayed(
         reps = excluded.reps, lapses = excluded.lapses, scheduled_days = excluded.scheduled_days,
         last_rating = excluded.last_rating, last_learning_day = excluded.last_learning_day,
         last_reviewed_at = excluded.last_reviewed_at, updated_at = now()
-    `,
+    `.execute(),
   ]);
   return { stored };
 }

@@ -80,7 +80,7 @@ function feedRoute(sql: Sql): Route {
     auth: "none",
     async handle({ req, url }) {
       const body = await feedBody(sql, url);
-      const etag = await textEtag(body);
+      const etag = textEtag(body);
       const headers = new Headers({ "Cache-Control": CACHE_CONTROL, ETag: etag });
       if (ifNoneMatchMatches(req.headers.get("if-none-match"), etag)) {
         return new Response(null, { status: 304, headers });

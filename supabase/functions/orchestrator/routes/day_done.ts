@@ -9,7 +9,7 @@
  * hint is worded from the next day's learner model (`plan/hint.ts`).
  */
 import { z } from "zod";
-import type { Tx } from "../../_shared/db.ts";
+import { commitBehind, type Tx } from "../../_shared/db.ts";
 import { invalidRequest, sessionNotFound } from "../../_shared/errors.ts";
 import { recordEvent } from "../../_shared/events.ts";
 import type { Route } from "../../_shared/http/app.ts";
@@ -136,8 +136,9 @@ function loadSession(tx: Tx, sessionId: string) {
 /**
  * The route's whole database step, in the caller's user transaction: find the session (RLS
  * hides other users'), upsert its completion, record its reviews, mark an unopened next-day
- * plan whose inputs changed, word the hint, and record the event on the first completion only.
- * Exported for the benchmark's baseline.
+ * plan whose inputs changed, word the hint, and record the event on the first completion only;
+ * the last writes go out with COMMIT (the transaction ends here). Exported for the benchmark's
+ * baseline.
  */
 export async function completeSession(tx: Tx, userId: string, body: DayDoneBody) {
   const [[session], [before]] = await loadSession(tx, body.session_id);
@@ -171,28 +172,32 @@ export async function completeSession(tx: Tx, userId: string, body: DayDoneBody)
     before?.completion_time_min !== body.completion_time_min;
   // The next day's learner model is read right behind the memory writes, which it sees.
   const [, hint] = await Promise.all([reviews.stored, nextHint(tx, session, facts)]);
-  await Promise.all([
-    tx`update wisely.completions set next_day_hint = ${hint} where session_id = ${session.id}`,
-    // A next-day plan made before this completion (or before its correction) and not seen yet
-    // is composed again before the learner sees it (day.run, or day.tick's retry).
-    changed && !isLastDay(session.week, session.day)
-      ? tx`
+  await commitBehind(
+    tx,
+    Promise.all([
+      tx`update wisely.completions set next_day_hint = ${hint} where session_id = ${session.id}`
+        .execute(),
+      // A next-day plan made before this completion (or before its correction) and not seen yet
+      // is composed again before the learner sees it (day.run, or day.tick's retry).
+      changed && !isLastDay(session.week, session.day)
+        ? tx`
         update wisely.sessions set inputs_changed_at = now()
         where intent_id = ${session.intent_id} and week = ${next.week} and day = ${next.day}
           and opened_at is null
-      `
-      : null,
-    completion.first
-      ? recordEvent(tx, "day_completed", {
-        session_id: session.id,
-        intent_id: session.intent_id,
-        week: session.week,
-        day: session.day,
-        next_week: next.week,
-        next_day: next.day,
-      })
-      : null,
-  ]);
+      `.execute()
+        : null,
+      completion.first
+        ? recordEvent(tx, "day_completed", {
+          session_id: session.id,
+          intent_id: session.intent_id,
+          week: session.week,
+          day: session.day,
+          next_week: next.week,
+          next_day: next.day,
+        })
+        : null,
+    ]),
+  );
   return { completion, hint };
 }
 

@@ -1,5 +1,5 @@
 /** `POST intent.sync` (spec 5.3): one active intent per user; same topic updates in place. */
-import { constraintName, jsonb, sqlState, type Tx } from "../../_shared/db.ts";
+import { commitBehind, constraintName, jsonb, sqlState, type Tx } from "../../_shared/db.ts";
 import { ApiError, invalidRequest } from "../../_shared/errors.ts";
 import { recordEvent } from "../../_shared/events.ts";
 import { readJson } from "../../_shared/http/body.ts";
@@ -9,8 +9,9 @@ import { IntentSyncBody, planTimeOf } from "../../_shared/schemas.ts";
 import { type IntentRow, intentView } from "../intents.ts";
 
 /**
- * The route's whole database step, in the caller's user transaction: deactivate or update the
- * active intent, insert the new one, record the event. Exported for the benchmark's baseline.
+ * The route's whole transaction, in the caller's user transaction: deactivate or update the
+ * active intent, insert the new one, record the event, sent with COMMIT (the transaction ends
+ * here). Exported for the benchmark's baseline.
  */
 export async function syncIntent(
   tx: Tx,
@@ -31,10 +32,12 @@ export async function syncIntent(
     : { intent: await replaceIntent(tx, userId, active?.id ?? null, body), created: true };
 }
 
-/** The same topic: the active intent updated in place, then its event (pipelined). */
+/** The same topic: the active intent updated in place, then its event and COMMIT (pipelined). */
 async function updateIntent(tx: Tx, id: string, body: IntentSyncBody): Promise<IntentRow> {
-  const [[row]] = await Promise.all([
-    tx<IntentRow[]>`
+  const [[row]] = await commitBehind(
+    tx,
+    Promise.all([
+      tx<IntentRow[]>`
       update wisely.intents set
         topic = ${body.topic}, depth = ${body.depth}, end_goal = ${body.end_goal},
         time_per_day_min = ${body.time_per_day_min}, user_tz = ${body.user_tz},
@@ -43,8 +46,9 @@ async function updateIntent(tx: Tx, id: string, body: IntentSyncBody): Promise<I
       where id = ${id}
       returning *
     `.execute(),
-    recordEvent(tx, "intent_synced", { intent_id: id, created: false, replaced_intent_id: null }),
-  ]);
+      recordEvent(tx, "intent_synced", { intent_id: id, created: false, replaced_intent_id: null }),
+    ]),
+  );
   return row;
 }
 
@@ -52,7 +56,7 @@ async function updateIntent(tx: Tx, id: string, body: IntentSyncBody): Promise<I
  * A new intent, replacing the active one if any. Pipelined, one round trip, sent in this order
  * (`execute` hands a query to the connection at once, and so does recordEvent): retire the
  * old intent, insert the new one (the unique index on active intents sees the first statement's
- * effect) under an id chosen here, so its event can be sent behind it.
+ * effect) under an id chosen here, so its event can be sent behind it; then COMMIT.
  */
 async function replaceIntent(
   tx: Tx,
@@ -61,12 +65,14 @@ async function replaceIntent(
   body: IntentSyncBody,
 ): Promise<IntentRow> {
   const id = crypto.randomUUID();
-  const [, [row]] = await Promise.all([
-    replaced
-      ? tx`update wisely.intents set active = false, updated_at = now() where id = ${replaced}`
-        .execute()
-      : null,
-    tx<IntentRow[]>`
+  const [, [row]] = await commitBehind(
+    tx,
+    Promise.all([
+      replaced
+        ? tx`update wisely.intents set active = false, updated_at = now() where id = ${replaced}`
+          .execute()
+        : null,
+      tx<IntentRow[]>`
       insert into wisely.intents
         (id, user_id, topic, depth, end_goal, time_per_day_min, user_tz, plan_time, meta)
       values (${id}, ${userId}, ${body.topic}, ${body.depth}, ${body.end_goal},
@@ -74,12 +80,13 @@ async function replaceIntent(
         ${jsonb(tx, body.meta)})
       returning *
     `.execute(),
-    recordEvent(tx, "intent_synced", {
-      intent_id: id,
-      created: true,
-      replaced_intent_id: replaced,
-    }),
-  ]);
+      recordEvent(tx, "intent_synced", {
+        intent_id: id,
+        created: true,
+        replaced_intent_id: replaced,
+      }),
+    ]),
+  );
   return row;
 }
 

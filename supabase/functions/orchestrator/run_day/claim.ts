@@ -2,14 +2,15 @@
  * Claiming a learning day (spec 5.4, single flight across isolates): one transaction loads the
  * intent and the day's session; when a run is needed it claims the (intent, week, day) in
  * `wisely.run_claims` (`wisely.claim_run`, which fixes the claim's expiry) and loads agents,
- * settings, history and cache. A request that finds the day claimed waits for the other run's
- * session instead; a failed run releases its claim so the waiting ones can take over.
+ * settings, history and cache, with COMMIT in the same round trip. A request that finds the day
+ * claimed waits for the other run's session instead; a failed run releases its claim so the
+ * waiting ones can take over.
  */
 import { type CacheEntry, type CacheRow, pickCacheEntries } from "../../_shared/agents/cache.ts";
 import { sleep } from "../../_shared/agents/deadline.ts";
 import { type AgentConfig, parseAgentRows } from "../../_shared/agents/registry.ts";
 import { AGENT_SCOPES, scopeKey } from "../../_shared/agents/scope.ts";
-import type { Tx } from "../../_shared/db.ts";
+import { commitBehind, type Tx } from "../../_shared/db.ts";
 import { type LoadedLearner, loadLearner } from "../../_shared/memory/learner.ts";
 import type { DayRunBody } from "../../_shared/schemas.ts";
 import { loadSettings, type Settings } from "../../_shared/settings.ts";
@@ -64,6 +65,14 @@ export type Loaded =
   | { kind: "busy"; expiresAt: Date; waiting: WaitingRun }
   | { kind: "run"; claimed: ClaimedRun };
 
+/** A run of the day finished between the first look and the claim (the claim is to release). */
+interface Finished {
+  kind: "finished";
+  session: StoredSession;
+  intentId: string;
+  claimId: string;
+}
+
 /**
  * `stale`: a session nobody opened yet whose inputs changed since it was composed (a
  * completion marked it, or it was planned for an earlier local date): composed again instead
@@ -89,23 +98,41 @@ function reusable(session: StoredSession | undefined, body: DayRunBody): session
 /**
  * Returns the stored session, marking it opened when the learner is the one shown it (its
  * `state` follows: a trigger of migration 20260101001100 keeps it true to opened_at, planned_on
- * and the completion; day.tick's runs, `opens: false`, leave it `planned`).
+ * and the completion; day.tick's runs, `opens: false`, leave it `planned`). The transaction's
+ * last step.
  */
 async function returnExisting(tx: Tx, session: StoredSession, opens: boolean): Promise<Loaded> {
   if (opens && session.opened_at === null) {
-    await tx`update wisely.sessions set opened_at = now() where id = ${session.id}`;
+    const opened = tx`update wisely.sessions set opened_at = now() where id = ${session.id}`;
+    await commitBehind(tx, opened.execute());
   }
   return { kind: "existing", session };
 }
 
-/** The first transaction of a run: the stored session, or a claim (or someone else's). */
-export async function load(
+/**
+ * The first step of a run: the stored session, or a claim (or someone else's). One
+ * transaction, and a second one only when a run of the day finished between the first look
+ * and the claim: the first has ended by then (its COMMIT went out with the claim), so the
+ * second releases the claim and returns that run's session.
+ */
+export async function loadDay(day: DayRef, edgeBaseUrl: string, opens: boolean): Promise<Loaded> {
+  const { userId, body } = day;
+  const loaded = await day.db.transaction((tx) => load(tx, userId, body, edgeBaseUrl, opens));
+  if (loaded.kind !== "finished") return loaded;
+  return await day.db.transaction(async (tx) => {
+    await releaseClaim(tx, loaded.intentId, body, loaded.claimId);
+    return await returnExisting(tx, loaded.session, opens);
+  });
+}
+
+/** The first transaction of a run. */
+async function load(
   tx: Tx,
   userId: string,
   body: DayRunBody,
   edgeBaseUrl: string,
   opens: boolean,
-): Promise<Loaded> {
+): Promise<Loaded | Finished> {
   const [[intent], [existing]] = await Promise.all([
     tx<IntentRow[]>`select * from wisely.intents where user_id = ${userId} and active`,
     sessionQuery(tx, userId, body),
@@ -135,8 +162,7 @@ export async function load(
     return { kind: "busy", expiresAt: claim?.expires_at ?? new Date(), waiting };
   }
   if (reusable(finished, body)) {
-    await releaseClaim(tx, intent.id, body, claim.claim_id);
-    return await returnExisting(tx, finished, opens);
+    return { kind: "finished", session: finished, intentId: intent.id, claimId: claim.claim_id };
   }
   const claimId = claim.claim_id;
   return {
@@ -146,32 +172,36 @@ export async function load(
 }
 
 /**
- * Pipelined: the claim, a second look at the session, and everything a run needs. Each
- * statement sees what committed before it started, so the second look catches a run that
- * finished between the first look and the claim.
+ * Pipelined, with COMMIT (the transaction's last step): the claim, a second look at the
+ * session, and everything a run needs. Each statement sees what committed before it started,
+ * so the second look catches a run that finished between the first look and the claim. Every
+ * statement is handed to the connection (`execute`) before COMMIT.
  */
 async function claimAndLoad(tx: Tx, userId: string, intent: IntentRow, body: DayRunBody) {
   const scopeKeys = AGENT_SCOPES.map((scope) => scopeKey(scope, intent.id, body.week, body.day));
-  const [[claim], [finished], agentRows, settings, [history], cacheRows, learner] = await Promise
-    .all([
-      // The claim lasts the run's deadline plus a grace period (the function reads both): long
-      // enough for any run that is still alive, short enough that a crashed one does not block
-      // the day for long. A null claim_id: another run holds the day until expires_at.
-      tx<{ claim_id: string | null; expires_at: Date }[]>`
+  const [[claim], [finished], agentRows, settings, [history], cacheRows, learner] =
+    await commitBehind(
+      tx,
+      Promise.all([
+        // The claim lasts the run's deadline plus a grace period (the function reads both): long
+        // enough for any run that is still alive, short enough that a crashed one does not block
+        // the day for long. A null claim_id: another run holds the day until expires_at.
+        tx<{ claim_id: string | null; expires_at: Date }[]>`
         select claim_id, expires_at
         from wisely.claim_run(${intent.id}, ${body.week}, ${body.day}, ${body.research})
-      `,
-      sessionQuery(tx, userId, body),
-      tx`select * from wisely.agents order by sort_order, name`,
-      loadSettings(tx),
-      historyQuery(tx, intent.id, body),
-      tx<CacheRow[]>`
+      `.execute(),
+        sessionQuery(tx, userId, body).execute(),
+        tx`select * from wisely.agents order by sort_order, name`.execute(),
+        loadSettings(tx),
+        historyQuery(tx, intent.id, body).execute(),
+        tx<CacheRow[]>`
         select agent, scope_key, etag, payload, fetched_at, validated_at
         from wisely.agent_cache
         where user_id = ${userId} and scope_key = any(${scopeKeys})
-      `,
-      loadLearner(tx, intent.id, body.week, body.day),
-    ]);
+      `.execute(),
+        loadLearner(tx, intent.id, body.week, body.day),
+      ]),
+    );
   return { claim, finished, agentRows, settings, history, cacheRows, learner };
 }
 

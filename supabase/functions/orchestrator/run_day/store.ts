@@ -5,7 +5,7 @@
  * event, and releases the claim.
  */
 import { isCacheHit } from "../../_shared/agents/signal.ts";
-import { jsonb, type Tx } from "../../_shared/db.ts";
+import { commitBehind, jsonb, type Tx } from "../../_shared/db.ts";
 import type { ComposedPlan } from "../../_shared/plan/types.ts";
 import type { EventType } from "../../_shared/events.ts";
 import type { SessionRow } from "../sessions.ts";
@@ -57,13 +57,13 @@ interface RunRecord extends ReturnType<typeof bookkeeping> {
  * exists already (force_refresh) gets the next revision. The bookkeeping writers are volatile
  * functions, so they see the session row `s` wrote (a sibling CTE's rows are otherwise
  * invisible); the materialised CTEs are joined into the final select, which makes each run
- * exactly once.
+ * exactly once. It ends the transaction (COMMIT in the same round trip).
  */
 async function writeRun(tx: Tx, record: RunRecord): Promise<SessionRow> {
   const { day, claimed, composed, stores, revalidations, calls } = record;
   const { userId, body } = day;
   const { intent } = claimed;
-  const [session] = await tx<SessionRow[]>`
+  const stored = tx<SessionRow[]>`
     with s as (
       insert into wisely.sessions as s (id, user_id, intent_id, week, day, revision, plan_md,
         plan_summary, plan, total_minutes, degraded_mode, cache_hits, cache_misses,
@@ -107,7 +107,9 @@ async function writeRun(tx: Tx, record: RunRecord): Promise<SessionRow> {
       from s
     )
     select s.* from s, cached, booked
-  `;
+  `.execute();
+  // The transaction's only statement: COMMIT goes out with it.
+  const [session] = await commitBehind(tx, stored);
   return session;
 }
 

@@ -3,6 +3,6 @@ import { canonicalJson } from "../canonical_json.ts";
 import { textEtag } from "../../http/etag.ts";
 
 /** `"<first 32 hex digits of SHA-256 of the canonical JSON of data>"`: a quoted strong ETag. */
-export function contentEtag(data: unknown): Promise<string> {
+export function contentEtag(data: unknown): string {
   return textEtag(canonicalJson(data));
 }

@@ -50,7 +50,7 @@ export function protocolRoute(options: ProtocolRouteOptions): AgentRoute {
       );
       const data = referenceAnswer(options.name, body, { singleDay: fault?.single_day ?? false });
       if (fault?.malformed) return malformedAnswer(fault.malformed, headers);
-      return await contentAnswer(request, data, headers);
+      return contentAnswer(request, data, headers);
     },
   };
 }
@@ -66,12 +66,12 @@ function nextFault(faults: FaultPlan, request: Request): Fault | null {
 }
 
 /** `200 {ok: true, data}` with the content's strong ETag, or `304` when the caller has it. */
-async function contentAnswer(
+function contentAnswer(
   request: Request,
   data: unknown,
   headers: Record<string, string>,
-): Promise<Response> {
-  const etag = await contentEtag(data);
+): Response {
+  const etag = contentEtag(data);
   if (ifNoneMatchMatches(request.headers.get("If-None-Match"), etag)) {
     return withCors(new Response(null, { status: 304, headers: { ETag: etag, ...headers } }));
   }

@@ -270,6 +270,18 @@ function Postgres(a, b) {
       sql.prepare = x => prepare = x.replace(/[^a-z0-9$-_. ]/gi)
       let uncaughtError
         , result
+        , committed = null
+        , ended = false
+
+      // Wisely patch (pipelined COMMIT): `commit()` sends COMMIT at once, right behind the
+      // statements already sent, instead of after the callback's promise settles: the last
+      // statements and COMMIT share one round trip. COMMIT of a transaction a statement failed
+      // in rolls it back, so an error still undoes everything; the callback must decide
+      // nothing after calling it, and a statement sent after it is refused (it would run
+      // outside the transaction).
+      sql.commit = () => name
+        ? Promise.reject(Errors.generic('UNSAFE_TRANSACTION', 'commit() inside a savepoint'))
+        : committed || (committed = sql`commit`.execute())
 
       name && await sql`savepoint ${ sql(name) }`
       try {
@@ -282,17 +294,21 @@ function Postgres(a, b) {
         if (uncaughtError)
           throw uncaughtError
       } catch (e) {
-        await (name
-          ? sql`rollback to ${ sql(name) }`
-          : sql`rollback`
-        )
+        committed
+          ? await committed.catch(() => { /* e is the error that counts */ })
+          : await (name
+            ? sql`rollback to ${ sql(name) }`
+            : sql`rollback`
+          )
         throw e instanceof PostgresError && e.code === '25P02' && uncaughtError || e
       }
 
       if (!name) {
-        prepare
-          ? await sql`prepare transaction '${ sql.unsafe(prepare) }'`
-          : await sql`commit`
+        committed
+          ? await committed
+          : prepare
+            ? await sql`prepare transaction '${ sql.unsafe(prepare) }'`
+            : await sql`commit`
       }
 
       return result
@@ -306,6 +322,9 @@ function Postgres(a, b) {
       }
 
       function handler(q) {
+        if (ended)
+          return q.reject(Errors.generic('UNSAFE_TRANSACTION', 'Statement sent after commit()'))
+        ended = q === committed
         q.catch(e => uncaughtError || (uncaughtError = e))
         c.queue === full
           ? queries.push(q)

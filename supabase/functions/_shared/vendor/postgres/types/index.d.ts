@@ -725,6 +725,14 @@ declare namespace postgres {
     savepoint<T>(name: string, cb: (sql: TransactionSql<TTypes>) => T | Promise<T>): Promise<UnwrapPromiseArray<T>>;
 
     prepare<T>(name: string): Promise<UnwrapPromiseArray<T>>;
+
+    /**
+     * Wisely patch (pipelined COMMIT): sends COMMIT now, behind the statements already sent,
+     * so they and COMMIT share one round trip. Call it after the transaction's last statement;
+     * nothing after it may decide to roll back, and a statement sent after it is refused. Only
+     * on a `begin` callback's transaction (not inside a savepoint).
+     */
+    commit(): Promise<void>;
   }
 
   interface ReservedSql<TTypes extends Record<string, unknown> = {}> extends Sql<TTypes> {
