@@ -37,7 +37,8 @@ const flags = parseFlags(
     "sat-clients": ["16", "pgbench clients at saturation (-j 2)"],
     "sat-levels": ["16,32,64", "HTTP concurrency levels at saturation"],
     "sat-seconds": ["3", "seconds per HTTP saturation level"],
-    "dayrun-requests": ["40", "day.run requests at c=1 (each a new learner's day 1)"],
+    "dayrun-requests": ["100", "day.run requests at c=1 (each a new learner's day 1)"],
+    "dayrun-warmup": ["20", "unmeasured day.runs first (other new learners)"],
     "agent-latency": ["200", "fixed agent latency for day.run, ms"],
     "replay-users": ["200", "users in the learning-days replay"],
     "replay-days": ["14", "learning days per user"],
@@ -169,10 +170,14 @@ async function dayRunPhase(bench: Bench) {
   const { served } = bench;
   const total = flags.num("dayrun-requests");
   // New learners with an intent: their day 1 has nothing cached, so every run fans out.
-  const users = await served.users(total);
+  const users = await served.users(total + flags.num("dayrun-warmup"));
   await runFlow(served.api, users, { days: [], concurrency: 8 });
   const latency = flags.num("agent-latency");
   await setAllFaults(served.faults, [{ fault: { latency_ms: latency }, count: "always" }]);
+  // Steady state, as for the other routes: the pool's connections have run its statements.
+  for (const user of users.slice(total)) {
+    await served.api.call(user.token, "POST", "day.run", weekDay(1));
+  }
   const floor = await agentFloor(served);
   let fannedOut = 0;
   const cost = await measureStatements(served, total, async (i) => {

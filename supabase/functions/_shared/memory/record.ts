@@ -30,6 +30,27 @@ export interface RecordReviewsInput {
   /** The session's learning day (completed sessions before it in programme order, plus one). */
   learningDay: number;
   items: readonly RatedObjective[];
+  /**
+   * The session's reviews as read earlier in the transaction (`priorReviews`): their keys'
+   * history is read in the same round trip as the new reviews' writes. Reviews the delete finds
+   * beyond them (a concurrent correction of the session committed in between) cost one more
+   * read, so the memory is right either way.
+   */
+  prior: readonly StoredReview[];
+}
+
+/** A review of the session as stored: its objective's key and rating (1–4). */
+export interface StoredReview {
+  key: string;
+  rating: number;
+}
+
+/** The session's reviews, read before recordReviews replaces them (its `prior`). */
+export function priorReviews(tx: Tx, sessionId: string) {
+  return tx<StoredReview[]>`
+    select objective_key as key, rating from wisely.objective_reviews
+    where session_id = ${sessionId}
+  `.execute();
 }
 
 /** What `recordReviews` resolves to. */
@@ -68,12 +89,14 @@ export async function recordReviews(tx: Tx, input: RecordReviewsInput): Promise<
     rating: RATING_VALUE[item.rating],
     in_review: item.in_review,
   }));
-  // Pipelined, and run in this order: the old reviews out, the new ones in.
-  const [removed] = await Promise.all([
-    tx<{ key: string; rating: number }[]>`
+  const expected = uniqueKeys(input.prior, rows);
+  // Pipelined, and run in this order: the old reviews out, the new ones in, then the history
+  // of every objective touched, which sees both.
+  const [removed, , history] = await Promise.all([
+    tx<StoredReview[]>`
       delete from wisely.objective_reviews where session_id = ${sessionId}
       returning objective_key as key, rating
-    `,
+    `.execute(),
     tx`
       insert into wisely.objective_reviews
         (session_id, objective_key, user_id, intent_id, week, day, learning_day, rating,
@@ -83,30 +106,47 @@ export async function recordReviews(tx: Tx, input: RecordReviewsInput): Promise<
         (select c.completed_at from wisely.completions c where c.session_id = ${sessionId})
       from jsonb_to_recordset(${jsonb(tx, rows)}) as x (key text, rating smallint,
         in_review boolean)
-    `,
+    `.execute(),
+    expected.length > 0 ? readHistory(tx, intentId, expected) : [],
   ]);
-  const keys = [...new Set([...removed.map((r) => r.key), ...rows.map((r) => r.key)])];
-  const { stored } = keys.length > 0
-    ? await storeReplayed(tx, input, keys)
-    : { stored: Promise.resolve() };
+  const keys = uniqueKeys(removed, rows);
+  const unread = keys.filter((key) => !expected.includes(key));
+  const all = unread.length > 0
+    ? [...history, ...await readHistory(tx, intentId, unread)]
+    : history;
+  const stored = keys.length > 0 ? storeReplayed(tx, input, keys, all) : Promise.resolve();
   return { changed: !sameRatings(removed, rows), stored };
 }
 
-/** Reads the keys' history and sends the replayed memory (wrapped, so it is not awaited). */
-async function storeReplayed(
-  tx: Tx,
-  input: RecordReviewsInput,
-  keys: string[],
-): Promise<Pick<RecordedReviews, "stored">> {
-  const history = History.parse(
+/** Each key once, in order: `a`'s, then `b`'s. */
+function uniqueKeys(a: readonly { key: string }[], b: readonly { key: string }[]): string[] {
+  return [...new Set([...a.map((r) => r.key), ...b.map((r) => r.key)])];
+}
+
+/** The review history of `keys` on the intent, as the transaction sees it when it runs. */
+async function readHistory(tx: Tx, intentId: string, keys: string[]) {
+  return History.parse(
     await tx`
       select r.objective_key as key, r.rating, r.learning_day, r.week, r.day, r.reviewed_at,
         ((r.reviewed_at at time zone i.user_tz)::date)::text as on
       from wisely.objective_reviews r
       join wisely.intents i on i.id = r.intent_id
-      where r.intent_id = ${input.intentId} and r.objective_key = any(${keys})
-    `,
+      where r.intent_id = ${intentId} and r.objective_key = any(${keys})
+    `.execute(),
   );
+}
+
+/**
+ * Sends the memory replayed from `history` for `keys`: stored, or deleted when no review of it
+ * is left. Resolves once both writes are answered; the caller sends its next statements
+ * meanwhile.
+ */
+function storeReplayed(
+  tx: Tx,
+  input: RecordReviewsInput,
+  keys: string[],
+  history: z.infer<typeof History>,
+): Promise<unknown> {
   const texts = new Map(input.items.map((item) => [item.key, item.objective]));
   const states = keys.flatMap((key) => {
     const reviews = history.filter((h) => h.key === key)
@@ -123,7 +163,7 @@ async function storeReplayed(
     return [memoryRow(key, texts.get(key) ?? key, first, last.reviewed_at, memory)];
   });
   const kept = states.map((s) => s.key);
-  const stored = Promise.all([
+  return Promise.all([
     tx`
       delete from wisely.objective_memory
       where intent_id = ${input.intentId} and objective_key = any(${keys})
@@ -148,7 +188,6 @@ async function storeReplayed(
         last_reviewed_at = excluded.last_reviewed_at, updated_at = now()
     `.execute(),
   ]);
-  return { stored };
 }
 
 /** The stored row: FSRS state, first meeting (origin) and last review. */

@@ -17,7 +17,7 @@ import { readJson } from "../../_shared/http/body.ts";
 import { json } from "../../_shared/http/respond.ts";
 import { loadLearner } from "../../_shared/memory/learner.ts";
 import { ratingFor } from "../../_shared/memory/rating.ts";
-import { type RatedObjective, recordReviews } from "../../_shared/memory/record.ts";
+import { priorReviews, type RatedObjective, recordReviews } from "../../_shared/memory/record.ts";
 import { isLastDay, nextDay, nextDayHint } from "../../_shared/plan/hint.ts";
 import { objectiveKey, objectiveText } from "../../_shared/plan/objectives.ts";
 import type { PreviousCompletion } from "../../_shared/plan/types.ts";
@@ -116,6 +116,7 @@ function rateObjectives(
 }
 type DayDoneRating = NonNullable<DayDoneBody["objective_ratings"]>[number]["rating"];
 
+/** The session, its completion and its reviews so far, in one round trip. */
 function loadSession(tx: Tx, sessionId: string) {
   return Promise.all([
     tx<SessionFacts[]>`
@@ -130,6 +131,7 @@ function loadSession(tx: Tx, sessionId: string) {
       select confidence, completion_time_min from wisely.completions
       where session_id = ${sessionId}
     `,
+    priorReviews(tx, sessionId),
   ]);
 }
 
@@ -141,7 +143,7 @@ function loadSession(tx: Tx, sessionId: string) {
  * baseline.
  */
 export async function completeSession(tx: Tx, userId: string, body: DayDoneBody) {
-  const [[session], [before]] = await loadSession(tx, body.session_id);
+  const [[session], [before], prior] = await loadSession(tx, body.session_id);
   if (!session) throw sessionNotFound();
   const facts: PreviousCompletion = {
     week: session.week,
@@ -151,11 +153,11 @@ export async function completeSession(tx: Tx, userId: string, body: DayDoneBody)
     planned_minutes: session.total_minutes,
   };
   const rated = rateObjectives(body, coveredObjectives(session.plan), facts);
-  const next = nextDay(session.week, session.day);
 
   // Sent together, in this order, one round trip: the completion (`xmax = 0` only for a
   // freshly inserted row: the first completion emits the event; the hint is set below, once
-  // the memory it is worded from is up to date), then the reviews dated by it.
+  // the memory it is worded from is up to date), then the reviews dated by it and the history
+  // of the objectives they touch (memory/record.ts).
   const upserted = upsertCompletion(tx, userId, session.id, body);
   const recorded = recordReviews(tx, {
     sessionId: session.id,
@@ -165,6 +167,7 @@ export async function completeSession(tx: Tx, userId: string, body: DayDoneBody)
     day: session.day,
     learningDay: session.learning_day,
     items: rated,
+    prior,
   });
   const [[completion], reviews] = await Promise.all([upserted, recorded]);
   const changed = completion.first || reviews.changed ||
@@ -172,7 +175,21 @@ export async function completeSession(tx: Tx, userId: string, body: DayDoneBody)
     before?.completion_time_min !== body.completion_time_min;
   // The next day's learner model is read right behind the memory writes, which it sees.
   const [, hint] = await Promise.all([reviews.stored, nextHint(tx, session, facts)]);
-  await commitBehind(
+  await finishCompletion(tx, session, { hint, changed, first: completion.first });
+  return { completion, hint };
+}
+
+/**
+ * The last writes, sent with COMMIT: the hint; a mark on the next day's unopened plan when its
+ * inputs `changed`; the event on the `first` completion only.
+ */
+function finishCompletion(
+  tx: Tx,
+  session: SessionFacts,
+  { hint, changed, first }: { hint: string; changed: boolean; first: boolean },
+) {
+  const next = nextDay(session.week, session.day);
+  return commitBehind(
     tx,
     Promise.all([
       tx`update wisely.completions set next_day_hint = ${hint} where session_id = ${session.id}`
@@ -186,7 +203,7 @@ export async function completeSession(tx: Tx, userId: string, body: DayDoneBody)
           and opened_at is null
       `.execute()
         : null,
-      completion.first
+      first
         ? recordEvent(tx, "day_completed", {
           session_id: session.id,
           intent_id: session.intent_id,
@@ -198,7 +215,6 @@ export async function completeSession(tx: Tx, userId: string, body: DayDoneBody)
         : null,
     ]),
   );
-  return { completion, hint };
 }
 
 /** Inserts or corrects the session's completion; its hint is set once it is worded. */
