@@ -8,6 +8,7 @@
  * - the pipelined BEGIN: a transaction's first statement is sent before BEGIN's answer.
  * - the pipelined COMMIT: `tx.commit()` sends COMMIT behind the last statements, before their
  *   answers; an error before it still rolls everything back.
+ * - idle connections reused last in, first out: requests one after another stay on one backend.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -178,6 +179,27 @@ Deno.test("driver round trips: describe cache and pipelined BEGIN", async (t) =>
       });
     });
   } finally {
+    await db.close();
+  }
+});
+
+Deno.test("driver: the idle connection used last is used next (LIFO)", async () => {
+  const db = await freshDatabase({ max: 1 });
+  const sql = postgres(db.url, { max: 3, prepare: false, onnotice: () => {} });
+  try {
+    // Three at once: the pool opens all three connections.
+    const opened = await Promise.all(
+      [0, 1, 2].map(() => sql`select pg_backend_pid() as pid, pg_sleep(0.05)`),
+    );
+    assert.equal(new Set(opened.map(([row]) => row.pid)).size, 3);
+    // One after another: each finds all three idle and takes the one it returned last.
+    const pids = [];
+    for (let i = 0; i < 6; i++) pids.push((await sql`select pg_backend_pid() as pid`)[0].pid);
+    assert.equal(new Set(pids).size, 1, `one backend, not a round robin: ${pids.join(", ")}`);
+    const [inTx] = await sql.begin((tx) => [tx`select pg_backend_pid() as pid`]);
+    assert.equal(inTx[0].pid, pids[0], "a transaction takes it too");
+  } finally {
+    await sql.end({ timeout: 5 });
     await db.close();
   }
 });

@@ -207,7 +207,7 @@ function Postgres(a, b) {
   async function reserve() {
     const queue = Queue()
     const c = open.length
-      ? open.shift()
+      ? open.pop() // Wisely patch (LIFO idle connections), as in handler()
       : await new Promise((resolve, reject) => {
         const query = { reserve: resolve, reject }
         queries.push(query)
@@ -367,8 +367,13 @@ function Postgres(a, b) {
     if (ending)
       return query.reject(Errors.connection('CONNECTION_ENDED', options, options))
 
+    // Wisely patch (LIFO idle connections): the idle connection used last, not the one idle
+    // longest. Round robin over the pool spread a sequence of requests over every backend (each
+    // with cold caches, plans and describe cache), which made each one slower; the ones left
+    // idle close after idle_timeout, so the pool is as large as the load needs (pgbouncer's
+    // default, LIFO, for the same reasons).
     if (open.length)
-      return go(open.shift(), query)
+      return go(open.pop(), query)
 
     if (closed.length)
       return connect(closed.shift(), query)

@@ -15,6 +15,19 @@ function Queue(initial = []) {
         : (xs.splice(index, 1), x)
     },
     push: (x) => (xs.push(x), x),
+    // Wisely patch (LIFO idle connections): the last pushed, for the pool's `open` queue.
+    pop: () => {
+      if (xs.length === index)
+        return undefined
+
+      const out = xs.pop()
+      if (index === xs.length) {
+        index = 0
+        xs = []
+      }
+
+      return out
+    },
     shift: () => {
       const out = xs[index++]
 
