@@ -12,6 +12,7 @@ import {
   INTENT_BODY,
   isOk,
   type OrchestratorClient,
+  storedRun,
   weekDay,
 } from "../../test/support/orchestrator_client.ts";
 import type { TestUser } from "../../test/support/users.ts";
@@ -82,11 +83,11 @@ export async function runFlow(
     for (const n of options.days) {
       const result = await call("day.run", "POST", { ...weekDay(n), ...refresh });
       runs.push({ user, result });
-      if (isOk(result)) {
-        const { session_id: sessionId, revision } = result.body;
-        ack.runs.push({ sessionId, revision });
-        const done = await call("day.done", "POST", dayDoneBody(sessionId, n));
-        if (isOk(done)) ack.completions.push(sessionId);
+      const stored = storedRun(result);
+      if (stored) {
+        ack.runs.push(stored);
+        const done = await call("day.done", "POST", dayDoneBody(stored.sessionId, n));
+        if (isOk(done)) ack.completions.push(stored.sessionId);
       }
       await call("status", "GET");
     }

@@ -112,6 +112,16 @@ export function isOk(result: Pick<CallResult, "status">): boolean {
   return result.status >= 200 && result.status < 300;
 }
 
+/**
+ * The session and revision a day.run answer says are stored, or null. A 202 is provisional
+ * (`provisional.ts`): a plan composed while another request runs the day, stored by nobody, so it
+ * acknowledges no write.
+ */
+export function storedRun(result: CallResult): { sessionId: string; revision: number } | null {
+  if (result.status !== 200 || typeof result.body?.session_id !== "string") return null;
+  return { sessionId: result.body.session_id, revision: result.body.revision };
+}
+
 /** `200`, `503 DATABASE_UNAVAILABLE`, `0 timeout`: how outcomes are counted. */
 export function outcomeOf(result: CallResult): string {
   if (result.status === 0) return `0 ${result.code}`;

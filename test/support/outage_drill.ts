@@ -23,6 +23,7 @@ import {
   INTENT_BODY,
   isOk,
   type OrchestratorClient,
+  storedRun,
   weekDay,
 } from "./orchestrator_client.ts";
 import type { TestUser } from "./users.ts";
@@ -143,9 +144,10 @@ async function learner(drill: Drill, index: number) {
       if ((synced = isOk(result))) drill.ack.intents.push(result.body.intent_id);
     } else if (session === null) {
       result = await call(drill, index, "POST", "day.run", weekDay(n));
-      if (isOk(result)) {
-        session = result.body.session_id as string;
-        drill.ack.runs.push({ sessionId: session, revision: result.body.revision });
+      const stored = storedRun(result);
+      if (stored) {
+        session = stored.sessionId;
+        drill.ack.runs.push(stored);
       }
     } else {
       result = await call(drill, index, "POST", "day.done", dayDoneBody(session, n));
