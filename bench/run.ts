@@ -31,14 +31,14 @@ const flags = parseFlags(
   "deno task bench [flags]   (BENCH_DATABASE_URL: that Postgres instead of a throwaway cluster)",
   {
     users: ["64", "learners for the route phases"],
-    requests: ["400", "measured HTTP requests per route at c=1"],
-    warmup: ["100", "unmeasured requests first"],
+    requests: ["1000", "measured HTTP requests per route at c=1"],
+    warmup: ["1000", "unmeasured requests per route first (V8 compiles the hot path)"],
     "pgbench-seconds": ["5", "seconds per pgbench run"],
     "sat-clients": ["16", "pgbench clients at saturation (-j 2)"],
     "sat-levels": ["16,32,64", "HTTP concurrency levels at saturation"],
     "sat-seconds": ["3", "seconds per HTTP saturation level"],
     "dayrun-requests": ["100", "day.run requests at c=1 (each a new learner's day 1)"],
-    "dayrun-warmup": ["20", "unmeasured day.runs first (other new learners)"],
+    "dayrun-warmup": ["200", "unmeasured day.runs first (other new learners, 8 at a time)"],
     "agent-latency": ["200", "fixed agent latency for day.run, ms"],
     "replay-users": ["200", "users in the learning-days replay"],
     "replay-days": ["14", "learning days per user"],
@@ -174,10 +174,13 @@ async function dayRunPhase(bench: Bench) {
   await runFlow(served.api, users, { days: [], concurrency: 8 });
   const latency = flags.num("agent-latency");
   await setAllFaults(served.faults, [{ fault: { latency_ms: latency }, count: "always" }]);
-  // Steady state, as for the other routes: the pool's connections have run its statements.
-  for (const user of users.slice(total)) {
-    await served.api.call(user.token, "POST", "day.run", weekDay(1));
-  }
+  // Steady state, as for the other routes: V8 has compiled the run's code and the pool's
+  // connections have run its statements.
+  const warm = users.slice(total);
+  await measure(
+    { concurrency: 8, total: warm.length },
+    (i) => served.api.call(warm[i].token, "POST", "day.run", weekDay(1)),
+  );
   const floor = await agentFloor(served);
   let fannedOut = 0;
   const cost = await measureStatements(served, total, async (i) => {
@@ -292,6 +295,9 @@ database step sends through postgres.js, recorded, parameters inlined, same clai
 by pgbench (\`-n -M simple\`, c=1, and at saturation \`-c 16 -j 2\`), against the same database, \
 each pgbench client with its own user. Ratio = HTTP p95 / pgbench p95; at saturation HTTP peak \
 req/s / pgbench tps.
+- Warm-up: each c=1 measurement starts after ${flags.num("warmup")} unmeasured requests of the \
+route (${flags.num("dayrun-warmup")} day.runs), so V8 has compiled the code it runs, as in an \
+isolate that has been serving.
 - day.run: every agent answers after the set latency, the agents in their own process; the \
 limit is one agent call's p95 measured straight against that process.
 - Statements and server time per request: pg_stat_statements over the c=1 measurement.
