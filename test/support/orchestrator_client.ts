@@ -113,12 +113,12 @@ export function isOk(result: Pick<CallResult, "status">): boolean {
 }
 
 /**
- * The session and revision a day.run answer says are stored, or null. A 202 is provisional
- * (`provisional.ts`): a plan composed while another request runs the day, stored by nobody, so it
- * acknowledges no write.
+ * The session and revision a day.run answer says are stored (201 created, 200 existing), or
+ * null. A 202 is provisional (`provisional.ts`, `session_id: null`): a plan composed while
+ * another request runs the day, stored by nobody, so it acknowledges no write.
  */
 export function storedRun(result: CallResult): { sessionId: string; revision: number } | null {
-  if (result.status !== 200 || typeof result.body?.session_id !== "string") return null;
+  if (!isOk(result) || typeof result.body?.session_id !== "string") return null;
   return { sessionId: result.body.session_id, revision: result.body.revision };
 }
 
