@@ -85,6 +85,10 @@ export interface Stack {
 
 // PGlite's socket server refuses a second connection, so its pool is one connection.
 const PGLITE_POOL_MAX = 1;
+// PGlite answers on this process's event loop, which another embedded PGlite in the same
+// process (tests start several side by side) can hold for seconds while it runs migrations:
+// the pool's 3 s (meant to answer 503 fast when a Postgres is down) would fail the connect.
+const PGLITE_CONNECT_TIMEOUT_S = 30;
 const POSTGRES_POOL_MAX = 10;
 
 function stackEnv(
@@ -248,7 +252,10 @@ async function startDatabase(
   }
 
   const poolMax = kind === "pglite" ? PGLITE_POOL_MAX : options.poolMax ?? POSTGRES_POOL_MAX;
-  const sql = parts.sql = createPool(databaseUrl, { max: poolMax });
+  const sql = parts.sql = createPool(databaseUrl, {
+    max: poolMax,
+    connectTimeoutS: kind === "pglite" ? PGLITE_CONNECT_TIMEOUT_S : undefined,
+  });
   if (options.migrate ?? true) {
     const { applied } = await migrate(sql, { bootstrap: true, log });
     log(`Migrations: ${applied.length} applied.`);
