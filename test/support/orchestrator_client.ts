@@ -5,6 +5,8 @@
  * `status 0, code "timeout"`, a refused connection `status 0` with the error's name.
  */
 
+import { DayRunResponse } from "../../supabase/functions/_shared/responses.ts";
+
 export interface CallResult {
   /** HTTP status; 0 when no response arrived (timeout or network error). */
   status: number;
@@ -113,13 +115,14 @@ export function isOk(result: Pick<CallResult, "status">): boolean {
 }
 
 /**
- * The session and revision a day.run answer says are stored (201 created, 200 existing), or
- * null. A 202 is provisional (`provisional.ts`, `session_id: null`): a plan composed while
+ * The session and revision a day.run answer says are stored (201 created, 200 existing: the
+ * `DayRunResponse` body), or null. A 202 is provisional (`provisional.ts`, `session_id: null`): a plan composed while
  * another request runs the day, stored by nobody, so it acknowledges no write.
  */
 export function storedRun(result: CallResult): { sessionId: string; revision: number } | null {
-  if (!isOk(result) || typeof result.body?.session_id !== "string") return null;
-  return { sessionId: result.body.session_id, revision: result.body.revision };
+  const stored = isOk(result) ? DayRunResponse.safeParse(result.body) : null;
+  if (!stored?.success) return null;
+  return { sessionId: stored.data.session_id, revision: stored.data.revision };
 }
 
 /** `200`, `503 DATABASE_UNAVAILABLE`, `0 timeout`: how outcomes are counted. */

@@ -16,7 +16,20 @@ const answer = (status: number, body: unknown): CallResult => ({
 });
 
 Deno.test("storedRun: a created (201) or existing (200) session is a stored write", () => {
-  const session = { session_id: "5f0c6c43-2f5e-4d5b-9a0e-0d6f1f2b7c11", revision: 2 };
+  const session = {
+    session_id: "5f0c6c43-2f5e-4d5b-9a0e-0d6f1f2b7c11",
+    plan_md: "# Daily Learning Plan",
+    plan_json_summary: { title: "Day 1", description: "Orientation", steps: ["Focus (15 min)"] },
+    degraded_mode: false,
+    cache_hits: 0,
+    cache_misses: 4,
+    signal_quality: { ta: { available: true, fresh: true, source: "network" } },
+    week: 1,
+    day: 1,
+    revision: 2,
+    created_at: "2026-12-02T12:00:00.000Z",
+    updated_at: "2026-12-02T12:00:00.000Z",
+  };
   const expected = { sessionId: session.session_id, revision: 2 };
   assert.deepEqual(storedRun(answer(201, session)), expected);
   assert.deepEqual(storedRun(answer(200, session)), expected);
@@ -27,4 +40,6 @@ Deno.test("storedRun: a provisional 202 or a failed call acknowledges nothing", 
   assert.equal(storedRun(answer(202, provisional)), null);
   assert.equal(storedRun(answer(503, { error: "down", code: "DATABASE_UNAVAILABLE" })), null);
   assert.equal(storedRun(answer(0, null)), null);
+  // A 2xx that is not a stored session's answer names nothing stored either.
+  assert.equal(storedRun(answer(200, { session_id: "not-a-session", revision: 1 })), null);
 });
