@@ -80,13 +80,10 @@ interface Finished {
  */
 type StoredSession = SessionRow & { opened_at: Date | null; stale: boolean };
 
+/** The day's session through `wisely.day_session` (migration 20260101001600, plan kept). */
 function sessionQuery(tx: Tx, userId: string, body: DayRunBody) {
   return tx<StoredSession[]>`
-    select s.*, (s.opened_at is null and (s.inputs_changed_at is not null
-      or s.planned_on < (now() at time zone i.user_tz)::date)) as stale
-    from wisely.sessions s
-    join wisely.intents i on i.id = s.intent_id
-    where i.user_id = ${userId} and i.active and s.week = ${body.week} and s.day = ${body.day}
+    select (d.session).*, d.stale from wisely.day_session(${userId}, ${body.week}, ${body.day}) d
   `;
 }
 
@@ -134,7 +131,7 @@ async function load(
   opens: boolean,
 ): Promise<Loaded | Finished> {
   const [[intent], [existing]] = await Promise.all([
-    tx<IntentRow[]>`select * from wisely.intents where user_id = ${userId} and active`,
+    tx<IntentRow[]>`select * from wisely.active_intent(${userId})`,
     sessionQuery(tx, userId, body),
   ]);
   if (!intent) return { kind: "no_intent" };
@@ -205,29 +202,9 @@ async function claimAndLoad(tx: Tx, userId: string, intent: IntentRow, body: Day
   return { claim, finished, agentRows, settings, history, cacheRows, learner };
 }
 
+/** As a function (migration 20260101001600), like the session and the intent: plans kept. */
 function historyQuery(tx: Tx, intentId: string, body: DayRunBody) {
-  return tx<History[]>`
-    select
-      (select count(*)::int from wisely.completions c
-        join wisely.sessions s on s.id = c.session_id
-        where s.intent_id = ${intentId}) as completed_sessions,
-      last.confidence as last_confidence,
-      last.completion_time_min as last_completion_time_min,
-      last.next_day_hint as last_hint,
-      last.week as last_week,
-      last.day as last_day,
-      last.total_minutes as last_planned_minutes
-    from (select 1) one
-    left join lateral (
-      select c.confidence, c.completion_time_min, c.next_day_hint, s.week, s.day,
-        s.total_minutes
-      from wisely.completions c join wisely.sessions s on s.id = c.session_id
-      where s.intent_id = ${intentId}
-        and (s.week, s.day) < (${body.week}::int, ${body.day}::int)
-      order by s.week desc, s.day desc
-      limit 1
-    ) last on true
-  `;
+  return tx<History[]>`select * from wisely.day_history(${intentId}, ${body.week}, ${body.day})`;
 }
 
 function releaseClaim(tx: Tx, intentId: string, body: DayRunBody, claimId: string) {
