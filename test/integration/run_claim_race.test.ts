@@ -78,6 +78,69 @@ Deno.test("day.run's first step: a claim, or the session a run finished meanwhil
       if (loaded.kind === "existing") assert.equal(loaded.session.id, learner.openSession);
       assert.equal(await claims(2), 0);
     });
+
+    // Planned for today in the intent's zone, so it is not stale whatever the hour.
+    const [{ today }] = await sql`
+      select (now() at time zone user_tz)::date::text as today
+      from wisely.intents where id = ${learner.intent}
+    `;
+
+    await t.step("an unopened session is marked opened only for the learner", async () => {
+      const [{ id }] = await sql`
+        insert into wisely.sessions (user_id, intent_id, week, day, plan_md, plan_summary, plan,
+          total_minutes, degraded_mode, cache_hits, cache_misses, signal_quality, planned_on)
+        values (${learner.user}, ${learner.intent}, 1, 5, '# unopened', '{}', '{}', 45, false,
+          4, 0, '{}', ${today})
+        returning id
+      `;
+      const openedAt = () =>
+        sql`select opened_at from wisely.sessions where id = ${id}`.then(([r]) => r.opened_at);
+      const ticked = await loadDay(day(1, 5), EDGE_BASE_URL, false);
+      assert.equal(ticked.kind, "existing");
+      assert.equal(await openedAt(), null, "day.tick's read leaves it unopened");
+      const shown = await loadDay(day(1, 5), EDGE_BASE_URL, true);
+      assert.equal(shown.kind, "existing");
+      if (shown.kind === "existing") assert.equal(shown.session.plan_md, "# unopened");
+      assert.ok((await openedAt()) instanceof Date, "the learner's read opens it");
+      assert.equal(await claims(5), 0);
+    });
+
+    await t.step("the intent replaced within the read: read again, then no intent", async () => {
+      // Marking the session opened deactivates the intent in the same transaction: the second
+      // look finds no session of an active intent, and the read again finds no intent.
+      await sql.unsafe(`
+        create function public.test_replace_intent() returns trigger
+        language plpgsql security definer set search_path = '' as $$
+        begin
+          update wisely.intents set active = false where id = new.intent_id;
+          return new;
+        end $$;
+        create trigger test_replace_intent after update of opened_at on wisely.sessions
+          for each row execute function public.test_replace_intent();
+      `);
+      try {
+        const [{ id }] = await sql`
+          insert into wisely.sessions (user_id, intent_id, week, day, plan_md, plan_summary,
+            plan, total_minutes, degraded_mode, cache_hits, cache_misses, signal_quality,
+            planned_on)
+          values (${learner.user}, ${learner.intent}, 1, 6, '# replaced', '{}', '{}', 45, false,
+            4, 0, '{}', ${today})
+          returning id
+        `;
+        const loaded = await loadDay(day(1, 6), EDGE_BASE_URL, true);
+        assert.equal(loaded.kind, "no_intent");
+        const [intent] = await sql`select active from wisely.intents where id = ${learner.intent}`;
+        assert.equal(intent.active, false, "the trigger ran: the first read saw the session");
+        const [session] = await sql`select opened_at from wisely.sessions where id = ${id}`;
+        assert.ok(session.opened_at instanceof Date);
+      } finally {
+        await sql.unsafe(`
+          drop trigger test_replace_intent on wisely.sessions;
+          drop function public.test_replace_intent();
+          update wisely.intents set active = true where id = '${learner.intent}';
+        `);
+      }
+    });
   } finally {
     await db.close();
   }

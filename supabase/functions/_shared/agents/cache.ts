@@ -3,6 +3,7 @@
  * only one that covers it), how usable it is, and the writes the caller persists to
  * `wisely.agent_cache` after a fan-out. No I/O here.
  */
+import { z } from "zod";
 import { type Answer, answerForDay, parseData, parsePackData } from "./payload.ts";
 import type { AgentDataMap, AgentName, WeekPack } from "./protocol.ts";
 import type { AgentConfig } from "./registry.ts";
@@ -132,6 +133,21 @@ export interface CacheRow {
   payload: unknown;
   fetched_at: Date;
   validated_at: Date;
+}
+
+const CacheRowJson = z.object({
+  agent: z.string(),
+  scope_key: z.string(),
+  etag: z.string().nullable(),
+  payload: z.unknown(),
+  // jsonb holds timestamps as ISO text.
+  fetched_at: z.coerce.date(),
+  validated_at: z.coerce.date(),
+});
+
+/** Cache rows as one jsonb array (as `wisely.claim_day` reads them). */
+export function cacheRowsFromJson(rows: unknown): CacheRow[] {
+  return z.array(CacheRowJson).parse(rows).map((row) => ({ ...row, payload: row.payload }));
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * The learner model of one day (spec 7), read from the database in one call: the
  * completions before the day, the FSRS memory of the objectives met so far, mastery, and the
- * learner's calendar (`user_tz`). `loadLearner` is called by day.run (for the day it plans) and
- * by day.done (for the next day, to word the hint), so both see the same model.
+ * learner's calendar (`user_tz`), all from `wisely.learner_model`. day.run reads it through
+ * `wisely.claim_day` (for the day it plans) and day.done through `loadLearner` (for the next
+ * day, to word the hint); both parse it with `learnerFromModel`, so both see the same model.
  *
  * @module
  */
@@ -90,10 +91,24 @@ export async function loadLearner(
 ): Promise<LoadedLearner> {
   const [row] = await tx<{ model: unknown }[]>`
     select wisely.learner_model(${intentId}, ${week}, ${day},
-      ${THRESHOLDS.masteryWindowDays}, ${MEMORY_ROWS}) as model
+      ${LEARNER_MODEL_LIMITS.masteryWindowDays}, ${LEARNER_MODEL_LIMITS.memoryRows}) as model
   `.execute();
-  if (row?.model === null || row?.model === undefined) return emptyLearner();
-  return fromLoaded(Loaded.parse(row.model));
+  return learnerFromModel(row?.model);
+}
+
+/**
+ * The limits the code passes to `wisely.learner_model` (and `wisely.claim_day`, which calls it),
+ * so that their values stay defined here.
+ */
+export const LEARNER_MODEL_LIMITS = {
+  masteryWindowDays: THRESHOLDS.masteryWindowDays,
+  memoryRows: MEMORY_ROWS,
+} as const;
+
+/** The learner of what `wisely.learner_model` returned: validated; null is a new learner. */
+export function learnerFromModel(model: unknown): LoadedLearner {
+  if (model === null || model === undefined) return emptyLearner();
+  return fromLoaded(Loaded.parse(model));
 }
 
 /** A learner with nothing recorded (no intent visible). */

@@ -1,19 +1,28 @@
 /**
- * Claiming a learning day (spec 5.4, single flight across isolates): one transaction loads the
- * intent and the day's session; when a run is needed it claims the (intent, week, day) in
- * `wisely.run_claims` (`wisely.claim_run`, which fixes the claim's expiry) and loads agents,
- * settings, history and cache, with COMMIT in the same round trip. A request that finds the day
- * claimed waits for the other run's session instead; a failed run releases its claim so the
- * waiting ones can take over.
+ * Claiming a learning day (spec 5.4, single flight across isolates): one statement,
+ * `wisely.claim_day` (migration 20260101001700), reads the intent and the day's session and,
+ * when a run is needed, claims the (intent, week, day) in `wisely.run_claims` (through
+ * `wisely.claim_run`, which fixes the claim's expiry) and reads agents, settings, history, cache
+ * and learner model; a second look at the session and COMMIT go out in the same round trip. A
+ * request that finds the day claimed waits for the other run's session instead; a failed run
+ * releases its claim so the waiting ones can take over.
  */
-import { type CacheEntry, type CacheRow, pickCacheEntries } from "../../_shared/agents/cache.ts";
+import {
+  type CacheEntry,
+  cacheRowsFromJson,
+  pickCacheEntries,
+} from "../../_shared/agents/cache.ts";
 import { sleep } from "../../_shared/agents/deadline.ts";
 import { type AgentConfig, parseAgentRows } from "../../_shared/agents/registry.ts";
-import { AGENT_SCOPES, scopeKey } from "../../_shared/agents/scope.ts";
+import { z } from "zod";
 import { commitBehind, type Tx } from "../../_shared/db.ts";
-import { type LoadedLearner, loadLearner } from "../../_shared/memory/learner.ts";
+import {
+  LEARNER_MODEL_LIMITS,
+  learnerFromModel,
+  type LoadedLearner,
+} from "../../_shared/memory/learner.ts";
 import type { DayRunBody } from "../../_shared/schemas.ts";
-import { loadSettings, type Settings } from "../../_shared/settings.ts";
+import { type Settings, settingsFromRows } from "../../_shared/settings.ts";
 import type { UserDb } from "../../_shared/user_db.ts";
 import type { IntentRow } from "../intents.ts";
 import type { WaitingRun } from "../provisional.ts";
@@ -107,6 +116,14 @@ async function returnExisting(tx: Tx, session: StoredSession, opens: boolean): P
 }
 
 /**
+ * A reusable session the function saw was gone by the second look: the learner's active intent
+ * changed in between (intent.sync committed). The transaction is run again.
+ */
+interface Moved {
+  kind: "moved";
+}
+
+/**
  * The first step of a run: the stored session, or a claim (or someone else's). One
  * transaction, and a second one only when a run of the day finished between the first look
  * and the claim: the first has ended by then (its COMMIT went out with the claim), so the
@@ -114,38 +131,75 @@ async function returnExisting(tx: Tx, session: StoredSession, opens: boolean): P
  */
 export async function loadDay(day: DayRef, edgeBaseUrl: string, opens: boolean): Promise<Loaded> {
   const { userId, body } = day;
-  const loaded = await day.db.transaction((tx) => load(tx, userId, body, edgeBaseUrl, opens));
+  const first = () => day.db.transaction((tx) => load(tx, userId, body, edgeBaseUrl, opens));
+  let loaded = await first();
+  // Twice at most: a second change of intent within one round trip ends as no intent.
+  if (loaded.kind === "moved") loaded = await first();
+  if (loaded.kind === "moved") return { kind: "no_intent" };
   if (loaded.kind !== "finished") return loaded;
+  const finished = loaded;
   return await day.db.transaction(async (tx) => {
-    await releaseClaim(tx, loaded.intentId, body, loaded.claimId);
-    return await returnExisting(tx, loaded.session, opens);
+    await releaseClaim(tx, finished.intentId, body, finished.claimId);
+    return await returnExisting(tx, finished.session, opens);
   });
 }
 
-/** The first transaction of a run. */
+/** What `wisely.claim_day` returns: the intent's columns, then the claim and the run's reads. */
+interface ClaimDayRow extends IntentRow, History {
+  kind: "existing" | "run" | "busy";
+  /** Null when another run holds the day (`busy`) or none is needed (`existing`). */
+  claim_id: string | null;
+  claim_expires_at: Date | null;
+  /** jsonb arrays of rows (null for `existing`), validated where they are read. */
+  agents: unknown;
+  settings: unknown;
+  cache: unknown;
+  learner: unknown;
+}
+
+function claimDayQuery(tx: Tx, userId: string, body: DayRunBody, opens: boolean) {
+  const limits = LEARNER_MODEL_LIMITS;
+  return tx<ClaimDayRow[]>`
+    select (c.intent).*, c.kind, c.claim_id, c.claim_expires_at, c.completed_sessions,
+      c.last_confidence, c.last_completion_time_min, c.last_hint, c.last_week, c.last_day,
+      c.last_planned_minutes, c.agents, c.settings, c.cache, c.learner
+    from wisely.claim_day(${userId}, ${body.week}, ${body.day}, ${body.research},
+      ${body.force_refresh}, ${opens}, ${limits.masteryWindowDays}, ${limits.memoryRows}) c
+  `;
+}
+
+/**
+ * The first transaction of a run, one round trip with its COMMIT: `wisely.claim_day`, then a
+ * second look at the session. That statement's snapshot is taken after the claim, so it also
+ * catches a run that finished between the function's first look and its claim.
+ */
 async function load(
   tx: Tx,
   userId: string,
   body: DayRunBody,
   edgeBaseUrl: string,
   opens: boolean,
-): Promise<Loaded | Finished> {
-  const [[intent], [existing]] = await Promise.all([
-    tx<IntentRow[]>`select * from wisely.active_intent(${userId})`,
-    sessionQuery(tx, userId, body),
-  ]);
-  if (!intent) return { kind: "no_intent" };
-  if (reusable(existing, body)) return await returnExisting(tx, existing, opens);
-
-  const found = await claimAndLoad(tx, userId, intent, body);
-  const { claim, finished, settings, history, learner } = found;
-  const agents = parseAgentRows(found.agentRows, edgeBaseUrl);
-  const cache = pickCacheEntries(agents, found.cacheRows, {
+): Promise<Loaded | Finished | Moved> {
+  const [[row], [session]] = await commitBehind(
+    tx,
+    Promise.all([
+      claimDayQuery(tx, userId, body, opens).execute(),
+      sessionQuery(tx, userId, body).execute(),
+    ]),
+  );
+  if (!row) return { kind: "no_intent" };
+  const { intent, history, claim } = splitRow(row);
+  // The function saw it reusable (and marked it opened).
+  if (claim.kind === "existing") return session ? { kind: "existing", session } : { kind: "moved" };
+  const agents = parseAgentRows(z.array(z.unknown()).parse(row.agents), edgeBaseUrl);
+  const settings = settingsFromRows(row.settings);
+  const learner = learnerFromModel(row.learner);
+  const cache = pickCacheEntries(agents, cacheRowsFromJson(row.cache), {
     intentId: intent.id,
     week: body.week,
     day: body.day,
   });
-  if (!claim?.claim_id) {
+  if (claim.kind === "busy" || claim.claimId === null) {
     // What a provisional answer needs if the other run outlasts this request's deadline.
     const waiting: WaitingRun = {
       intent,
@@ -156,55 +210,46 @@ async function load(
       previous: previousCompletion(history),
       learner: learner.state,
     };
-    return { kind: "busy", expiresAt: claim?.expires_at ?? new Date(), waiting };
+    return { kind: "busy", expiresAt: claim.expiresAt ?? new Date(), waiting };
   }
-  if (reusable(finished, body)) {
-    return { kind: "finished", session: finished, intentId: intent.id, claimId: claim.claim_id };
+  if (reusable(session, body)) {
+    return { kind: "finished", session, intentId: intent.id, claimId: claim.claimId };
   }
-  const claimId = claim.claim_id;
   return {
     kind: "run",
-    claimed: { intent, claimId, agents, settings, history, learner, cache },
+    claimed: { intent, claimId: claim.claimId, agents, settings, history, learner, cache },
   };
 }
 
-/**
- * Pipelined, with COMMIT (the transaction's last step): the claim, a second look at the
- * session, and everything a run needs. Each statement sees what committed before it started,
- * so the second look catches a run that finished between the first look and the claim. Every
- * statement is handed to the connection (`execute`) before COMMIT.
- */
-async function claimAndLoad(tx: Tx, userId: string, intent: IntentRow, body: DayRunBody) {
-  const scopeKeys = AGENT_SCOPES.map((scope) => scopeKey(scope, intent.id, body.week, body.day));
-  const [[claim], [finished], agentRows, settings, [history], cacheRows, learner] =
-    await commitBehind(
-      tx,
-      Promise.all([
-        // The claim lasts the run's deadline plus a grace period (the function reads both): long
-        // enough for any run that is still alive, short enough that a crashed one does not block
-        // the day for long. A null claim_id: another run holds the day until expires_at.
-        tx<{ claim_id: string | null; expires_at: Date }[]>`
-        select claim_id, expires_at
-        from wisely.claim_run(${intent.id}, ${body.week}, ${body.day}, ${body.research})
-      `.execute(),
-        sessionQuery(tx, userId, body).execute(),
-        tx`select * from wisely.agents order by sort_order, name`.execute(),
-        loadSettings(tx),
-        historyQuery(tx, intent.id, body).execute(),
-        tx<CacheRow[]>`
-        select agent, scope_key, etag, payload, fetched_at, validated_at
-        from wisely.agent_cache
-        where user_id = ${userId} and scope_key = any(${scopeKeys})
-      `.execute(),
-        loadLearner(tx, intent.id, body.week, body.day),
-      ]),
-    );
-  return { claim, finished, agentRows, settings, history, cacheRows, learner };
-}
-
-/** As a function (migration 20260101001600), like the session and the intent: plans kept. */
-function historyQuery(tx: Tx, intentId: string, body: DayRunBody) {
-  return tx<History[]>`select * from wisely.day_history(${intentId}, ${body.week}, ${body.day})`;
+/** The intent's columns, the history's and the claim's, of one `wisely.claim_day` row. */
+function splitRow(row: ClaimDayRow) {
+  const {
+    kind,
+    claim_id,
+    claim_expires_at,
+    completed_sessions,
+    last_confidence,
+    last_completion_time_min,
+    last_hint,
+    last_week,
+    last_day,
+    last_planned_minutes,
+    agents: _agents,
+    settings: _settings,
+    cache: _cache,
+    learner: _learner,
+    ...intent
+  } = row;
+  const history: History = {
+    completed_sessions,
+    last_confidence,
+    last_completion_time_min,
+    last_hint,
+    last_week,
+    last_day,
+    last_planned_minutes,
+  };
+  return { intent, history, claim: { kind, claimId: claim_id, expiresAt: claim_expires_at } };
 }
 
 function releaseClaim(tx: Tx, intentId: string, body: DayRunBody, claimId: string) {
