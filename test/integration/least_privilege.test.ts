@@ -401,6 +401,34 @@ async function runClaims(t: Deno.TestContext, ctx: Ctx) {
     assert.equal(released[0].ok, false, "B's claim is not A's to release");
   });
 
+  await t.step(
+    "claim_day: another user's id reads and claims nothing; anon cannot call it",
+    async () => {
+      const claimsOfB = () =>
+        sql`select count(*)::int as n from wisely.run_claims where user_id = ${b.user}`
+          .then(([row]) => row.n);
+      const before = await claimsOfB();
+      const rows = await asRoleCommit(
+        sql,
+        "authenticated",
+        a.user,
+        (tx) => tx`select kind from wisely.claim_day(${b.user}, 5, 1, false, false, true, 21, 60)`,
+      );
+      assert.deepEqual([...rows], [], "B's intent reads as none to A");
+      assert.equal(await claimsOfB(), before, "no claim on B's days");
+      await assert.rejects(
+        asRole(
+          sql,
+          "anon",
+          null,
+          (tx) =>
+            tx`select kind from wisely.claim_day(${a.user}, 5, 1, false, false, true, 21, 60)`,
+        ),
+        hasCode("42501"),
+      );
+    },
+  );
+
   await t.step("claim_run fixes the expiry from the settings; release_run", async () => {
     const result = await asRole(sql, "authenticated", a.user, async (tx) => {
       const claim = async (research: boolean) =>
