@@ -13,11 +13,11 @@
 -- the day, both with everything a run (or a provisional answer) reads. The caller reads the
 -- session with wisely.day_session in a statement after this one, whose snapshot also sees a run
 -- that finished after the claim. Columns: the intent's, expanded by the caller
--- (`select (c.intent).*, ...`), then the claim, the history (as wisely.day_history), and agents,
--- settings and cache rows as jsonb arrays of the tables' rows, and the learner model
+-- (`select (c.intent).*, ...`), then the claim, and as jsonb the history (wisely.day_history's
+-- row), agents, settings and cache rows (arrays of the tables' rows) and the learner model
 -- (wisely.learner_model: p_mastery_window and p_memory_rows come from the code). The cache rows
--- are those of the day's three scope keys (_shared/agents/scope.ts `scopeKey`, the format
--- wisely.scope_key_intent reads).
+-- are those of the day's three scope keys (_shared/agents/scope.ts `runScopeKeys`, the format
+-- wisely.scope_key_intent reads; test/integration/run_claim_race checks they agree).
 create or replace function wisely.claim_day(
   p_user uuid,
   p_week integer,
@@ -32,13 +32,7 @@ create or replace function wisely.claim_day(
   kind text,
   claim_id uuid,
   claim_expires_at timestamptz,
-  completed_sessions integer,
-  last_confidence integer,
-  last_completion_time_min integer,
-  last_hint text,
-  last_week integer,
-  last_day integer,
-  last_planned_minutes integer,
+  history jsonb,
   agents jsonb,
   settings jsonb,
   cache jsonb,
@@ -82,8 +76,7 @@ begin
   select v_intent,
     case when v_claim.claim_id is null then 'busy' else 'run' end,
     v_claim.claim_id, v_claim.expires_at,
-    h.completed_sessions, h.last_confidence, h.last_completion_time_min, h.last_hint,
-    h.last_week, h.last_day, h.last_planned_minutes,
+    to_jsonb(h),
     coalesce((select jsonb_agg(to_jsonb(a) order by a.sort_order, a.name) from wisely.agents a),
       '[]'::jsonb),
     coalesce((select jsonb_agg(jsonb_build_object('key', s.key, 'value', s.value))

@@ -10,10 +10,11 @@
  * (after it) finds it. No timing is involved.
  */
 import assert from "node:assert/strict";
+import { runScopeKeys } from "../../supabase/functions/_shared/agents/scope.ts";
 import { DayRunBody } from "../../supabase/functions/_shared/schemas.ts";
 import { userDb } from "../../supabase/functions/_shared/user_db.ts";
 import { loadDay } from "../../supabase/functions/orchestrator/run_day/claim.ts";
-import { freshDatabase } from "../support/db.ts";
+import { asRoleCommit, freshDatabase } from "../support/db.ts";
 import { seedLearner } from "../support/two_users.ts";
 
 const EDGE_BASE_URL = "http://127.0.0.1:1/functions/v1";
@@ -39,6 +40,35 @@ Deno.test("day.run's first step: a claim, or the session a run finished meanwhil
       assert.equal(loaded.kind, "run");
       assert.equal(await claims(4), 1, "seen from another connection: committed");
     });
+
+    await t.step(
+      "the claim reads the cache rows of the day's keys as scope.ts names them",
+      async () => {
+        const keys = runScopeKeys(learner.intent, 1, 7);
+        const otherDay = runScopeKeys(learner.intent, 1, 6).at(-1)!;
+        for (const key of [...keys, otherDay]) {
+          await sql`
+          insert into wisely.agent_cache (user_id, agent, scope_key, etag, payload)
+          values (${learner.user}, 'clo', ${key}, '"e"', '{}')
+        `;
+        }
+        const [row] = await asRoleCommit(
+          sql,
+          "authenticated",
+          learner.user,
+          (tx) =>
+            tx<{ kind: string; cache: { scope_key: string }[] }[]>`
+          select kind, cache from wisely.claim_day(${learner.user}, 1, 7, false, false, true, 21,
+            60)
+        `,
+        );
+        assert.equal(row.kind, "run");
+        assert.deepEqual(
+          row.cache.map((r) => r.scope_key).sort(),
+          [...keys].sort(),
+        );
+      },
+    );
 
     await t.step("a run finished meanwhile: its session, opened, and no claim", async () => {
       await sql.unsafe(`

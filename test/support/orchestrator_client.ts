@@ -116,8 +116,9 @@ export function isOk(result: Pick<CallResult, "status">): boolean {
 
 /**
  * The session and revision a day.run answer says are stored (201 created, 200 existing: the
- * `DayRunResponse` body), or null. A 202 is provisional (`provisional.ts`, `session_id: null`): a plan composed while
- * another request runs the day, stored by nobody, so it acknowledges no write.
+ * `DayRunResponse` body), or null. A 202 is provisional (`provisional.ts`, `session_id: null`):
+ * a plan composed while another request runs the day, stored by nobody, so it acknowledges no
+ * write.
  */
 export function storedRun(result: CallResult): { sessionId: string; revision: number } | null {
   const stored = isOk(result) ? DayRunResponse.safeParse(result.body) : null;

@@ -66,7 +66,7 @@ const SettingRows = z.array(z.object({ key: z.string(), value: z.unknown() }));
 
 /** Settings from `wisely.settings` rows as one jsonb array (as `wisely.claim_day` reads them). */
 export function settingsFromRows(rows: unknown): Settings {
-  return parseSettings(SettingRows.parse(rows).map(({ key, value }) => ({ key, value })));
+  return parseSettings(SettingRows.parse(rows));
 }
 
 export async function loadSettings(tx: Tx): Promise<Settings> {

@@ -135,7 +135,7 @@ export interface CacheRow {
   validated_at: Date;
 }
 
-const CacheRowJson = z.object({
+const CacheRowsJson = z.array(z.object({
   agent: z.string(),
   scope_key: z.string(),
   etag: z.string().nullable(),
@@ -143,11 +143,11 @@ const CacheRowJson = z.object({
   // jsonb holds timestamps as ISO text.
   fetched_at: z.coerce.date(),
   validated_at: z.coerce.date(),
-});
+}));
 
 /** Cache rows as one jsonb array (as `wisely.claim_day` reads them). */
 export function cacheRowsFromJson(rows: unknown): CacheRow[] {
-  return z.array(CacheRowJson).parse(rows).map((row) => ({ ...row, payload: row.payload }));
+  return CacheRowsJson.parse(rows);
 }
 
 /**

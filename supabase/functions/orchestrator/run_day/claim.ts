@@ -44,16 +44,20 @@ export interface DayRef {
   body: DayRunBody;
 }
 
-/** The intent's completions so far, and the last one before the day. */
-export interface History {
-  completed_sessions: number;
-  last_confidence: number | null;
-  last_completion_time_min: number | null;
-  last_hint: string | null;
-  last_week: number | null;
-  last_day: number | null;
-  last_planned_minutes: number | null;
-}
+/** The intent's completions so far, and the last one before the day (`wisely.day_history`). */
+const HistorySchema = z.object({
+  completed_sessions: z.int().min(0),
+  last_confidence: z.int().nullable(),
+  last_completion_time_min: z.int().nullable(),
+  last_hint: z.string().nullable(),
+  last_week: z.int().nullable(),
+  last_day: z.int().nullable(),
+  last_planned_minutes: z.int().nullable(),
+});
+export type History = z.infer<typeof HistorySchema>;
+
+/** The registry rows as one jsonb array; each row is validated by parseAgentRows. */
+const AgentRowsJson = z.array(z.unknown());
 
 /** A day this request claimed, with everything its run needs. */
 export interface ClaimedRun {
@@ -145,12 +149,13 @@ export async function loadDay(day: DayRef, edgeBaseUrl: string, opens: boolean):
 }
 
 /** What `wisely.claim_day` returns: the intent's columns, then the claim and the run's reads. */
-interface ClaimDayRow extends IntentRow, History {
+interface ClaimDayRow extends IntentRow {
   kind: "existing" | "run" | "busy";
   /** Null when another run holds the day (`busy`) or none is needed (`existing`). */
   claim_id: string | null;
   claim_expires_at: Date | null;
-  /** jsonb arrays of rows (null for `existing`), validated where they are read. */
+  /** jsonb (null for `existing`), validated where they are read. */
+  history: unknown;
   agents: unknown;
   settings: unknown;
   cache: unknown;
@@ -160,9 +165,8 @@ interface ClaimDayRow extends IntentRow, History {
 function claimDayQuery(tx: Tx, userId: string, body: DayRunBody, opens: boolean) {
   const limits = LEARNER_MODEL_LIMITS;
   return tx<ClaimDayRow[]>`
-    select (c.intent).*, c.kind, c.claim_id, c.claim_expires_at, c.completed_sessions,
-      c.last_confidence, c.last_completion_time_min, c.last_hint, c.last_week, c.last_day,
-      c.last_planned_minutes, c.agents, c.settings, c.cache, c.learner
+    select (c.intent).*, c.kind, c.claim_id, c.claim_expires_at, c.history, c.agents,
+      c.settings, c.cache, c.learner
     from wisely.claim_day(${userId}, ${body.week}, ${body.day}, ${body.research},
       ${body.force_refresh}, ${opens}, ${limits.masteryWindowDays}, ${limits.memoryRows}) c
   `;
@@ -188,13 +192,14 @@ async function load(
     ]),
   );
   if (!row) return { kind: "no_intent" };
-  const { intent, history, claim } = splitRow(row);
+  const { intent, claim, reads } = splitRow(row);
   // The function saw it reusable (and marked it opened).
   if (claim.kind === "existing") return session ? { kind: "existing", session } : { kind: "moved" };
-  const agents = parseAgentRows(z.array(z.unknown()).parse(row.agents), edgeBaseUrl);
-  const settings = settingsFromRows(row.settings);
-  const learner = learnerFromModel(row.learner);
-  const cache = pickCacheEntries(agents, cacheRowsFromJson(row.cache), {
+  const history = HistorySchema.parse(reads.history);
+  const agents = parseAgentRows(AgentRowsJson.parse(reads.agents), edgeBaseUrl);
+  const settings = settingsFromRows(reads.settings);
+  const learner = learnerFromModel(reads.learner);
+  const cache = pickCacheEntries(agents, cacheRowsFromJson(reads.cache), {
     intentId: intent.id,
     week: body.week,
     day: body.day,
@@ -221,35 +226,15 @@ async function load(
   };
 }
 
-/** The intent's columns, the history's and the claim's, of one `wisely.claim_day` row. */
+/** The intent's columns and the claim's, of one `wisely.claim_day` row. */
 function splitRow(row: ClaimDayRow) {
-  const {
-    kind,
-    claim_id,
-    claim_expires_at,
-    completed_sessions,
-    last_confidence,
-    last_completion_time_min,
-    last_hint,
-    last_week,
-    last_day,
-    last_planned_minutes,
-    agents: _agents,
-    settings: _settings,
-    cache: _cache,
-    learner: _learner,
-    ...intent
-  } = row;
-  const history: History = {
-    completed_sessions,
-    last_confidence,
-    last_completion_time_min,
-    last_hint,
-    last_week,
-    last_day,
-    last_planned_minutes,
+  const { kind, claim_id, claim_expires_at, history, agents, settings, cache, learner, ...intent } =
+    row;
+  return {
+    intent,
+    claim: { kind, claimId: claim_id, expiresAt: claim_expires_at },
+    reads: { history, agents, settings, cache, learner },
   };
-  return { intent, history, claim: { kind, claimId: claim_id, expiresAt: claim_expires_at } };
 }
 
 function releaseClaim(tx: Tx, intentId: string, body: DayRunBody, claimId: string) {
