@@ -6,6 +6,8 @@
  *   Postgres. With `agentsUrl` the orchestrator calls the agents there (`EDGE_BASE_URL`), as
  *   deployed, instead of its own in-process ones.
  * - `agents`: only the four reference agents behind the gateway, fault plans enabled.
+ * - `chain`: day.run's shape with none of its work, for the benchmark's day.run phase: what the
+ *   hops of a run cost on this machine (serveChain).
  *
  * This file is also the child's entry point: once listening it writes one line
  * `SERVER_READY {json}` to stderr; SIGTERM stops it cleanly. Request logs go to stdout.
@@ -16,14 +18,20 @@ import { createGateway, type FetchHandler } from "../../dev/gateway.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { AGENT_NAMES } from "../../supabase/functions/_shared/agents/protocol.ts";
 import { createReferenceAgent } from "../../supabase/functions/_shared/agents/reference/server.ts";
+import { commitBehind } from "../../supabase/functions/_shared/db.ts";
+import { SAMPLE_AGENT_REQUEST } from "./agent_fetch.ts";
+import { createPool } from "../../supabase/functions/_shared/pool.ts";
 
 const READY_PREFIX = "SERVER_READY ";
 
 export interface ServerProcessOptions {
-  kind: "stack" | "agents";
-  /** Postgres URL (stack only). */
+  kind: "stack" | "agents" | "chain";
+  /** Postgres URL (stack and chain). */
   databaseUrl?: string;
-  /** Base URL of an `agents` process the stack's orchestrator calls (stack only). @default its own */
+  /**
+   * Base URL of an `agents` process the stack's orchestrator calls. @default its own. Required
+   * for a chain.
+   */
   agentsUrl?: string;
   /** Stack pool size. @default the stack's (10) */
   poolMax?: number;
@@ -182,6 +190,51 @@ async function serveAgents() {
   return { info: { url }, stop: async () => (closing.abort(), await server.shutdown()) };
 }
 
+/**
+ * day.run's shape with no work: per request, its body read, one transaction of one statement (as
+ * `authenticated`, COMMIT in the same round trip, as the claim), the four agents called at once
+ * with the stack's key and the sample agent request, as a run calls them, a second such
+ * transaction (as the store), and their four answers as the answer. No auth, gate, validation, plan or SQL of the
+ * run's: the rest of day.run's latency over this is the run's own work.
+ */
+async function serveChain(values: Record<string, string | boolean | undefined>) {
+  const [db, agentsUrl] = [values.db, values["agents-url"]];
+  if (typeof db !== "string" || typeof agentsUrl !== "string") {
+    throw new Error("--db and --agents-url are required for a chain");
+  }
+  const sql = createPool(db, { max: 2 });
+  const config = await loadConfig(
+    new Map([["WISELY_LOCAL_STACK", "1"], ["EDGE_BASE_URL", agentsUrl]]),
+  );
+  const headers = {
+    "Authorization": `Bearer ${config.edgeServiceKey}`,
+    "Content-Type": "application/json",
+  };
+  const oneStatement = () =>
+    sql.begin((tx) =>
+      commitBehind(tx, tx`select set_config('role', 'authenticated', true)`.execute())
+    );
+  const body = JSON.stringify(SAMPLE_AGENT_REQUEST);
+  const callAgent = async (name: string) => {
+    const url = `${agentsUrl}/functions/v1/agent-${name}`;
+    const response = await fetch(url, { method: "POST", headers, body });
+    return { ok: response.ok, text: await response.text() };
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    await req.text();
+    await oneStatement();
+    const answers = await Promise.all(AGENT_NAMES.map(callAgent));
+    await oneStatement();
+    // Not a 201 unless every agent answered, so the benchmark counts a failed call as an error.
+    return new Response(`[${answers.map((a) => a.text).join(",")}]`, {
+      status: answers.every((a) => a.ok) ? 201 : 502,
+      headers: { "Content-Type": "application/json" },
+    });
+  });
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  return { info: { url }, stop: async () => (await server.shutdown(), await sql.end()) };
+}
+
 async function serveStack(values: Record<string, string | boolean | undefined>) {
   if (typeof values.db !== "string") throw new Error("--db is required for a stack");
   const stack = await startStack({
@@ -208,7 +261,11 @@ async function main() {
       migrate: { type: "boolean", default: false },
     },
   });
-  const server = values.kind === "agents" ? await serveAgents() : await serveStack(values);
+  const server = values.kind === "agents"
+    ? await serveAgents()
+    : values.kind === "chain"
+    ? await serveChain(values)
+    : await serveStack(values);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
