@@ -10,12 +10,11 @@ import { freePort } from "../dev/pg_cluster.ts";
 import type { Sql } from "../supabase/functions/_shared/db.ts";
 import { createPool } from "../supabase/functions/_shared/pool.ts";
 import { AGENT_NAMES } from "../supabase/functions/_shared/agents/protocol.ts";
-import { SAMPLE_AGENT_REQUEST } from "../test/support/agent_fetch.ts";
 import { clearFaults, setAllFaults } from "../test/support/faults.ts";
 import { DayRunAnswer, NETWORK_SOURCES } from "../test/support/integrity.ts";
 import { OrchestratorClient, weekDay } from "../test/support/orchestrator_client.ts";
 import { type ServedStack, startServedStack } from "../test/support/served_stack.ts";
-import { startServerProcess } from "../test/support/server_process.ts";
+import { callSampleAgent, startServerProcess } from "../test/support/server_process.ts";
 import type { TestUser } from "../test/support/users.ts";
 import { healthyPhase } from "./load.ts";
 import { parseFlags } from "./lib/cli.ts";
@@ -166,12 +165,9 @@ const FAN_OUT_WARMUP = 20;
  */
 async function agentLimit(served: ServedStack) {
   const token = await served.faults.serviceToken();
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const init = { method: "POST", headers, body: JSON.stringify(SAMPLE_AGENT_REQUEST) };
   const callAgent = async (agent: string) => {
-    const response = await fetch(`${served.agents.functionsUrl}/agent-${agent}`, init);
-    await response.arrayBuffer();
-    if (!response.ok) throw new Error(`agent-${agent} answered ${response.status}`);
+    const { ok, status } = await callSampleAgent(served.agents.functionsUrl, agent, token);
+    if (!ok) throw new Error(`agent-${agent} answered ${status}`);
   };
   const fanOut = () => timed(() => Promise.all(AGENT_NAMES.map(callAgent)));
   await measure({ concurrency: 1, total: FAN_OUT_WARMUP }, fanOut);

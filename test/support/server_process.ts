@@ -190,12 +190,27 @@ async function serveAgents() {
   return { info: { url }, stop: async () => (closing.abort(), await server.shutdown()) };
 }
 
+const SAMPLE_BODY = JSON.stringify(SAMPLE_AGENT_REQUEST);
+
+/**
+ * POSTs the sample agent request to `agent-<name>` of a gateway's `functionsUrl` with `key` as
+ * a run sends it: its status and body. The benchmark's limit of day.run and the chain use it.
+ */
+export async function callSampleAgent(functionsUrl: string, name: string, key: string) {
+  const response = await fetch(`${functionsUrl}/agent-${name}`, {
+    method: "POST",
+    headers: { "Authorization": `Bearer ${key}`, "Content-Type": "application/json" },
+    body: SAMPLE_BODY,
+  });
+  return { ok: response.ok, status: response.status, text: await response.text() };
+}
+
 /**
  * day.run's shape with no work: per request, its body read, one transaction of one statement (as
  * `authenticated`, COMMIT in the same round trip, as the claim), the four agents called at once
  * with the stack's key and the sample agent request, as a run calls them, a second such
- * transaction (as the store), and their four answers as the answer. No auth, gate, validation, plan or SQL of the
- * run's: the rest of day.run's latency over this is the run's own work.
+ * transaction (as the store), and their four answers as the answer. No auth, gate, validation,
+ * plan or SQL of the run's: the rest of day.run's latency over this is the run's own work.
  */
 async function serveChain(values: Record<string, string | boolean | undefined>) {
   const [db, agentsUrl] = [values.db, values["agents-url"]];
@@ -206,24 +221,18 @@ async function serveChain(values: Record<string, string | boolean | undefined>) 
   const config = await loadConfig(
     new Map([["WISELY_LOCAL_STACK", "1"], ["EDGE_BASE_URL", agentsUrl]]),
   );
-  const headers = {
-    "Authorization": `Bearer ${config.edgeServiceKey}`,
-    "Content-Type": "application/json",
-  };
+  const key = config.edgeServiceKey;
+  if (key === null) throw new Error("the local configuration has no service key for the agents");
   const oneStatement = () =>
     sql.begin((tx) =>
       commitBehind(tx, tx`select set_config('role', 'authenticated', true)`.execute())
     );
-  const body = JSON.stringify(SAMPLE_AGENT_REQUEST);
-  const callAgent = async (name: string) => {
-    const url = `${agentsUrl}/functions/v1/agent-${name}`;
-    const response = await fetch(url, { method: "POST", headers, body });
-    return { ok: response.ok, text: await response.text() };
-  };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     await req.text();
     await oneStatement();
-    const answers = await Promise.all(AGENT_NAMES.map(callAgent));
+    const answers = await Promise.all(
+      AGENT_NAMES.map((name) => callSampleAgent(`${agentsUrl}/functions/v1`, name, key)),
+    );
     await oneStatement();
     // Not a 201 unless every agent answered, so the benchmark counts a failed call as an error.
     return new Response(`[${answers.map((a) => a.text).join(",")}]`, {

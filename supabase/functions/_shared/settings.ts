@@ -61,7 +61,6 @@ export function parseSettings(rows: readonly { key: string; value: unknown }[]) 
 
 export type Settings = ReturnType<typeof parseSettings>;
 
-/** Reads and parses the settings; the statement is handed to the connection when called. */
 const SettingRows = z.array(z.object({ key: z.string(), value: z.unknown() }));
 
 /** Settings from `wisely.settings` rows as one jsonb array (as `wisely.claim_day` reads them). */
@@ -69,6 +68,7 @@ export function settingsFromRows(rows: unknown): Settings {
   return parseSettings(SettingRows.parse(rows));
 }
 
+/** Reads and parses the settings; the statement is handed to the connection when called. */
 export async function loadSettings(tx: Tx): Promise<Settings> {
   return parseSettings(
     await tx<{ key: string; value: unknown }[]>`select key, value from wisely.settings`.execute(),
