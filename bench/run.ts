@@ -183,9 +183,19 @@ async function agentLimit(served: ServedStack) {
 /**
  * day.run at c=1 for `users` (new learners: their day 1 has nothing cached, so every run fans
  * out), every agent answering after `latency` ms, with its limit: the fan-out at that latency.
+ * The `warm` learners' runs come first, unmeasured, 8 at a time.
  */
-async function dayRunsAt(served: ServedStack, users: TestUser[], latency: number) {
+async function dayRunsAt(
+  served: ServedStack,
+  users: TestUser[],
+  latency: number,
+  warm: TestUser[] = [],
+) {
   await setAllFaults(served.faults, [{ fault: { latency_ms: latency }, count: "always" }]);
+  await measure(
+    { concurrency: 8, total: warm.length },
+    (i) => served.api.call(warm[i].token, "POST", "day.run", weekDay(1)),
+  );
   const limit = await agentLimit(served);
   let fannedOut = 0;
   const cost = await measureStatements(served, users.length, async (i) => {
@@ -204,30 +214,24 @@ async function dayRunsAt(served: ServedStack, users: TestUser[], latency: number
 
 /**
  * day.run against the agent latency (the goal), then the same runs of other learners with the
- * agents answering at once: the run's own work when nothing in the machine went idle meanwhile.
+ * agents answering at once: the run's own work with no agent wait in it.
  */
 async function dayRunPhase(bench: Bench) {
   const { served } = bench;
   const [total, latency] = [flags.num("dayrun-requests"), flags.num("agent-latency")];
   const users = await served.users(2 * total + flags.num("dayrun-warmup"));
   await runFlow(served.api, users, { days: [], concurrency: 8 });
-  await setAllFaults(served.faults, [{ fault: { latency_ms: latency }, count: "always" }]);
   // Steady state, as for the other routes: V8 has compiled the run's code and the pool's
   // connections have run its statements.
-  const warm = users.slice(2 * total);
-  await measure(
-    { concurrency: 8, total: warm.length },
-    (i) => served.api.call(warm[i].token, "POST", "day.run", weekDay(1)),
-  );
-  const run = await dayRunsAt(served, users.slice(0, total), latency);
+  const run = await dayRunsAt(served, users.slice(0, total), latency, users.slice(2 * total));
   const chain = await chainLatency(served, total);
   const atOnce = await dayRunsAt(served, users.slice(total, 2 * total), 0);
   await clearFaults(served.faults);
-  const n = (r: { summary: { n: number }; errors: number }) =>
+  const countText = (r: { summary: { n: number }; errors: number }) =>
     `${r.summary.n}${r.errors ? ` +${r.errors} errors` : ""}`;
   bench.rows.push({
     measure: "day.run latency (agents in their own process)",
-    n: n(run),
+    n: countText(run),
     value: fmtP50P95(run.summary),
     limit: run.limitText,
     ratio: run.over(run.summary.p95),
@@ -235,7 +239,7 @@ async function dayRunPhase(bench: Bench) {
     met: run.summary.p95 <= run.floor + DAYRUN_SLACK_MS && !run.errors,
   }, {
     measure: "day.run's shape with no work (its hops alone)",
-    n: n(chain),
+    n: countText(chain),
     value: fmtP50P95(chain.summary),
     limit: run.limitText,
     ratio: run.over(chain.summary.p95),
@@ -243,7 +247,7 @@ async function dayRunPhase(bench: Bench) {
     met: null,
   }, {
     measure: "day.run with the agents answering at once",
-    n: n(atOnce),
+    n: countText(atOnce),
     value: fmtP50P95(atOnce.summary),
     limit: atOnce.limitText,
     ratio: atOnce.over(atOnce.summary.p95),
@@ -378,7 +382,7 @@ alone (20, one at a time) is shown beside it. The row below it is day.run's hops
 work (test/support/server_process.ts, kind chain: body read, a one-statement transaction, the same \
 fan-out, another, the answers), against the same limit: the rest of day.run's latency is its own. \
 The row after is the same runs (other new learners) with the agents answering at once, against \
-the fan-out at 0 ms: day.run's own work when nothing on the machine went idle meanwhile; its \
+the fan-out at 0 ms: day.run's own work with no agent wait in it; its \
 server time per run is shown beside the first's.
 - Statements and server time per request: pg_stat_statements over the c=1 measurement.
 - CPU: user + system time of the stack process (and the agents process) per request, from /proc \
